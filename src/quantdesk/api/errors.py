@@ -1,0 +1,114 @@
+"""Map errors to RFC 7807 ``application/problem+json`` responses.
+
+Nothing below ``api/`` raises HTTP errors; the error tree of ``quantdesk.core.errors`` is
+translated here, so a bad request is a 4xx with a message a user can act on, never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from quantdesk.core.errors import (
+    ConfigError,
+    NotFound,
+    ProviderError,
+    QuantdeskError,
+    RateLimited,
+    StorageError,
+    ValidationError,
+)
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("quantdesk.api")
+
+_STATUS: list[tuple[type[QuantdeskError], int, str]] = [
+    (ValidationError, 422, "Invalid request"),
+    (NotFound, 404, "Not found"),
+    (RateLimited, 503, "Upstream rate limit"),
+    (ProviderError, 502, "Upstream data source failed"),
+    (StorageError, 503, "Storage unavailable"),
+    (ConfigError, 500, "Server misconfigured"),
+]
+
+
+def problem(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    **extra: Any,
+) -> ORJSONResponse:
+    """Return a problem+json response carrying the request id."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": str(request.url.path),
+    }
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return ORJSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+async def _quantdesk_error(request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, QuantdeskError)
+    status, title = 500, "Internal error"
+    for kind, code, name in _STATUS:
+        if isinstance(exc, kind):
+            status, title = code, name
+            break
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ValidationError) and exc.issues:
+        extra["errors"] = [
+            {"location": i.location, "field": i.field, "reason": i.reason} for i in exc.issues
+        ]
+    if isinstance(exc, NotFound) and exc.suggestions:
+        extra["suggestions"] = list(exc.suggestions)
+    if getattr(exc, "retryable", False):
+        extra["retryable"] = True
+    if status >= 500:
+        log.error("request_failed", error=exc.message, error_type=type(exc).__name__)
+    return problem(request, status, title, exc.message, **extra)
+
+
+async def _request_validation_error(request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error.get("loc", ()))
+        errors.append({"location": location, "field": None, "reason": error.get("msg", "")})
+    detail = "; ".join(f"{e['location']}: {e['reason']}" for e in errors) or "invalid request"
+    return problem(request, 422, "Invalid request", detail, errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> ORJSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    return problem(request, exc.status_code, title, str(exc.detail))
+
+
+async def _unhandled(request: Request, exc: Exception) -> ORJSONResponse:
+    log.exception("unhandled_error", error_type=type(exc).__name__)
+    return problem(
+        request,
+        500,
+        "Internal error",
+        "an unexpected error occurred; the request id identifies it in the server log",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the problem+json handlers on ``app``."""
+    app.add_exception_handler(QuantdeskError, _quantdesk_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)

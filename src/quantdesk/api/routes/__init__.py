@@ -1,0 +1,3 @@
+"""API routers, one per domain."""
+
+from __future__ import annotations

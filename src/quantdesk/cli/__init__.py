@@ -1,0 +1,3 @@
+"""Command-line interface (Typer + Rich)."""
+
+from __future__ import annotations

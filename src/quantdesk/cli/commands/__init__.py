@@ -1,0 +1,3 @@
+"""CLI command groups."""
+
+from __future__ import annotations

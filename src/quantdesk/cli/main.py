@@ -1,0 +1,35 @@
+"""The ``quantdesk`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from quantdesk import __version__
+from quantdesk.cli.commands import config, db, ingest, market, serve
+from quantdesk.cli.console import console
+
+app = typer.Typer(
+    name="quantdesk",
+    help="quantdesk: market data, analytics, backtests, portfolio and risk from one install.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("demo")(serve.demo)
+app.command("serve")(serve.serve)
+app.command("quote")(market.quote)
+app.command("history")(market.history)
+app.command("symbols")(market.symbols)
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(db.app, name="db")
+app.add_typer(config.app, name="config")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the quantdesk version."""
+    console.print(__version__)
+
+
+if __name__ == "__main__":
+    app()

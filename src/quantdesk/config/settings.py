@@ -1,0 +1,160 @@
+"""Application settings.
+
+Every value can be set from the environment with the ``QUANTDESK_`` prefix, nested sections
+joined by ``__``::
+
+    QUANTDESK_HOME=/data/quantdesk
+    QUANTDESK_STORAGE__BACKEND=postgres
+    QUANTDESK_DATABASE__URL=postgresql+psycopg://user@db/quantdesk
+    QUANTDESK_PROVIDERS__ALPHAVANTAGE_API_KEY=...
+
+Only the composition root (``quantdesk.runtime``) builds a :class:`Settings`; library code takes
+the values it needs as arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDER_SECRETS = {"demo", "changeme", "changethis", "secret", "password", ""}
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@]+:)(?P<pw>[^@]+)(?P<tail>@)")
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with any password replaced by asterisks."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['head']}****{m['tail']}", url)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StorageSettings(_Section):
+    """Market-data (bar) store.
+
+    ``backend`` picks the adapter: ``duckdb`` (a file under ``QUANTDESK_HOME``) or
+    ``postgres``. For PostgreSQL, ``url`` defaults to ``database.url`` when that is PostgreSQL.
+    """
+
+    backend: Literal["duckdb", "postgres"] = "duckdb"
+    duckdb_path: Path | None = None
+    url: str | None = None
+    duckdb_threads: Annotated[int, Field(ge=1, le=256)] | None = None
+
+
+class DatabaseSettings(_Section):
+    """Relational store (instruments, and later users, portfolios, alerts, jobs).
+
+    SQLite under ``QUANTDESK_HOME`` by default; any SQLAlchemy URL otherwise, e.g.
+    ``postgresql+psycopg://user@host/db``.
+    """
+
+    url: str | None = None
+    echo: bool = False
+
+
+class ApiSettings(_Section):
+    """HTTP API server."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    cors_origins: list[str] = Field(default_factory=list)
+    max_page_size: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    default_page_size: Annotated[int, Field(ge=1, le=1_000_000)] = 1_000
+
+
+class LoggingSettings(_Section):
+    """Logging: ``auto`` is readable in a terminal and JSON lines otherwise."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class ProviderSettings(_Section):
+    """HTTP market-data providers."""
+
+    alphavantage_api_key: SecretStr | None = None
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 3
+    backoff_seconds: Annotated[float, Field(ge=0, le=60)] = 0.5
+    yahoo_base_url: str = "https://query1.finance.yahoo.com"
+    alphavantage_base_url: str = "https://www.alphavantage.co"
+    stooq_base_url: str = "https://stooq.com"
+
+
+class Settings(BaseSettings):
+    """Effective configuration of one quantdesk process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QUANTDESK_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        frozen=True,
+    )
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".quantdesk")
+    profile: Literal["demo", "production"] = "demo"
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    providers: ProviderSettings = Field(default_factory=ProviderSettings)
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.api.default_page_size > self.api.max_page_size:
+            raise ValueError("api.default_page_size must not exceed api.max_page_size")
+        if self.profile != "demo":
+            key = self.providers.alphavantage_api_key
+            if key is not None and key.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    "providers.alphavantage_api_key is a placeholder; set "
+                    "QUANTDESK_PROVIDERS__ALPHAVANTAGE_API_KEY to a real key or unset it"
+                )
+        if self.storage.backend == "postgres" and self.postgres_bar_store_url is None:
+            raise ValueError(
+                "storage.backend is 'postgres' but no PostgreSQL URL is set; set "
+                "QUANTDESK_STORAGE__URL or a postgresql QUANTDESK_DATABASE__URL"
+            )
+        return self
+
+    @property
+    def home_dir(self) -> Path:
+        """Return ``home`` with ``~`` expanded."""
+        return self.home.expanduser()
+
+    @property
+    def duckdb_path(self) -> Path:
+        """Return the DuckDB market-data file."""
+        return (self.storage.duckdb_path or self.home_dir / "market.duckdb").expanduser()
+
+    @property
+    def database_url(self) -> str:
+        """Return the SQLAlchemy URL of the relational store."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{self.home_dir / 'quantdesk.db'}"
+
+    @property
+    def postgres_bar_store_url(self) -> str | None:
+        """Return the PostgreSQL URL of the bar store, if one is configured."""
+        if self.storage.url:
+            return self.storage.url
+        if self.database.url and self.database.url.startswith("postgresql"):
+            return self.database.url
+        return None
+
+    def masked(self) -> dict[str, Any]:
+        """Return the effective settings as plain data with every secret masked."""
+        data = self.model_dump(mode="json")
+        data["home"] = str(self.home_dir)
+        data["storage"]["duckdb_path"] = str(self.duckdb_path)
+        data["database"]["url"] = mask_url(self.database_url)
+        if data["storage"]["url"]:
+            data["storage"]["url"] = mask_url(data["storage"]["url"])
+        return data

@@ -1,0 +1,119 @@
+"""Build the application object graph from settings.
+
+Only the API, the CLI and the live runner call this; library code receives its collaborators
+as arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from quantdesk.config import Settings
+from quantdesk.core.clock import Clock, SystemClock
+from quantdesk.core.errors import ConfigError, QuantdeskError
+from quantdesk.data.ports import BarStore
+from quantdesk.data.service import MarketDataService
+from quantdesk.db import SqlInstrumentStore, current_revision, make_engine, upgrade
+
+
+def build_bar_store(settings: Settings) -> BarStore:
+    """Return the bar store selected by ``settings.storage.backend``."""
+    if settings.storage.backend == "postgres":
+        from quantdesk.data.storage.postgres import PostgresBarStore
+
+        url = settings.postgres_bar_store_url
+        if url is None:
+            raise ConfigError("storage.backend is postgres but no URL is configured")
+        return PostgresBarStore(url)
+    from quantdesk.data.storage.duckdb import DuckDBBarStore
+
+    return DuckDBBarStore(settings.duckdb_path, threads=settings.storage.duckdb_threads)
+
+
+@dataclass
+class Runtime:
+    """The wired application: stores, services and the settings they came from."""
+
+    settings: Settings
+    engine: Engine
+    bar_store: BarStore
+    instrument_store: SqlInstrumentStore
+    market: MarketDataService
+    clock: Clock = field(default_factory=SystemClock)
+
+    def readiness(self) -> dict[str, dict[str, Any]]:
+        """Return the state of every store: ``{"name": {"ok": bool, "detail": str}}``."""
+        checks: dict[str, dict[str, Any]] = {}
+        for name, ping in (
+            (f"bar_store ({self.bar_store.name})", self.bar_store.ping),
+            (f"relational ({self.engine.dialect.name})", self.instrument_store.ping),
+        ):
+            try:
+                ping()
+                checks[name] = {"ok": True, "detail": "ok"}
+            except QuantdeskError as exc:
+                checks[name] = {"ok": False, "detail": exc.message}
+        return checks
+
+    def close(self) -> None:
+        """Release every connection."""
+        self.bar_store.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def migrate(settings: Settings) -> tuple[str | None, str]:
+    """Migrate the relational store and the bar store; return (revision, bar-store name)."""
+    settings.home_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url, echo=settings.database.echo)
+    try:
+        upgrade(engine)
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    store = build_bar_store(settings)
+    try:
+        store.migrate()
+        return revision, store.name
+    finally:
+        store.close()
+
+
+def database_revision(settings: Settings) -> str | None:
+    """Return the relational store's migration revision (``None`` before the first)."""
+    engine = make_engine(settings.database_url)
+    try:
+        return current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """Return a :class:`Runtime` for ``settings``, migrating both stores when ``migrate``."""
+    settings.home_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url, echo=settings.database.echo)
+    bar_store = build_bar_store(settings)
+    try:
+        if migrate:
+            upgrade(engine)
+            bar_store.migrate()
+    except Exception:
+        bar_store.close()
+        engine.dispose()
+        raise
+    instruments = SqlInstrumentStore(engine)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        bar_store=bar_store,
+        instrument_store=instruments,
+        market=MarketDataService(bar_store, instruments),
+    )
