@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quantdesk.core.errors import (
@@ -43,7 +43,7 @@ def problem(
     title: str,
     detail: str,
     **extra: Any,
-) -> ORJSONResponse:
+) -> JSONResponse:
     """Return a problem+json response carrying the request id."""
     body: dict[str, Any] = {
         "type": "about:blank",
@@ -56,10 +56,10 @@ def problem(
     if request_id:
         body["request_id"] = request_id
     body.update({k: v for k, v in extra.items() if v is not None})
-    return ORJSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-async def _quantdesk_error(request: Request, exc: Exception) -> ORJSONResponse:
+async def _quantdesk_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, QuantdeskError)
     status, title = 500, "Internal error"
     for kind, code, name in _STATUS:
@@ -80,7 +80,7 @@ async def _quantdesk_error(request: Request, exc: Exception) -> ORJSONResponse:
     return problem(request, status, title, exc.message, **extra)
 
 
-async def _request_validation_error(request: Request, exc: Exception) -> ORJSONResponse:
+async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = []
     for error in exc.errors():
@@ -90,13 +90,13 @@ async def _request_validation_error(request: Request, exc: Exception) -> ORJSONR
     return problem(request, 422, "Invalid request", detail, errors=errors)
 
 
-async def _http_error(request: Request, exc: Exception) -> ORJSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
     return problem(request, exc.status_code, title, str(exc.detail))
 
 
-async def _unhandled(request: Request, exc: Exception) -> ORJSONResponse:
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", error_type=type(exc).__name__)
     return problem(
         request,

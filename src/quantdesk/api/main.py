@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import ORJSONResponse
 
 from quantdesk import __version__
 from quantdesk.api.errors import install_error_handlers
@@ -41,7 +40,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         title="quantdesk",
         version=__version__,
         summary="Investment decision support: market data, analytics, portfolio and risk.",
-        default_response_class=ORJSONResponse,
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url="/docs",

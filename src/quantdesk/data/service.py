@@ -380,7 +380,7 @@ class MarketDataService:
         """Return instruments matching ``query`` with the series stored for each."""
         instruments = self._instruments.search_instruments(query, limit=limit)
         summaries: dict[str, list[SymbolSummary]] = {}
-        for summary in self._bars.list_symbols(query):
+        for summary in self._bars.list_symbols():
             summaries.setdefault(summary.symbol, []).append(summary)
         return [
             SymbolInfo(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 
 from quantdesk import __version__
 from quantdesk.api.deps import RuntimeDep
@@ -20,11 +20,11 @@ def read_health() -> dict[str, str]:
 
 
 @router.get("/ready", responses={503: {"description": "A store is not ready"}})
-def read_readiness(runtime: RuntimeDep) -> ORJSONResponse:
+def read_readiness(runtime: RuntimeDep) -> JSONResponse:
     """Report whether every store answers; 503 when one does not."""
     checks: dict[str, Any] = runtime.readiness()
     ready = all(check["ok"] for check in checks.values())
-    return ORJSONResponse(
+    return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=200 if ready else 503,
     )
