@@ -44,8 +44,14 @@ def validate_batch(batch: BarBatch) -> ValidationReport:
     if ROW_COLUMN not in frame.columns:
         frame = frame.with_row_index(ROW_COLUMN, offset=1)
     frame = conform(frame, keep_row=True).sort(ROW_COLUMN)
+    # Forward-fill so a row without a timestamp does not hide the order of its neighbours.
     step_frame = frame.with_columns(
-        pl.col("ts").diff().over(["symbol", "interval"]).dt.total_microseconds().alias("_step")
+        pl.col("ts")
+        .forward_fill()
+        .diff()
+        .over(["symbol", "interval"])
+        .dt.total_microseconds()
+        .alias("_step")
     )
     checks = _rule_columns(batch.row_label)
     flagged = step_frame.with_columns(checks).filter(
@@ -118,7 +124,9 @@ def _rule_columns(row_label: str) -> list[pl.Expr]:
     ohl = ("open", "high", "low")
     group = ["symbol", "interval"]
     step = pl.col("_step")
-    first_step = step.filter(step != 0).first().over(group)
+    # The direction most steps take, so one misplaced row near the start of a file does not turn
+    # every later row into an "out of order" one; ties count as ascending.
+    direction = pl.when(step.sign().sum().over(group) < 0).then(-1).otherwise(1)
     first_row_of_ts = pl.col(ROW_COLUMN).min().over([*group, "ts"])
 
     missing = _first_match(
@@ -214,7 +222,7 @@ def _rule_columns(row_label: str) -> list[pl.Expr]:
     order = _first_match(
         [
             (
-                (step != 0) & (step.sign() != first_step.sign()),
+                (step != 0) & (step.sign() != direction),
                 _msg(
                     "ts",
                     pl.format(

@@ -2,7 +2,7 @@
 
 Columns are found by name (``Date``/``Datetime``/``Timestamp``, ``Open``, ``High``, ``Low``,
 ``Close``, ``Adj Close``, ``Volume``, ``Symbol``/``Ticker``, any case) or mapped explicitly.
-Dates are read with an explicit ``date_format`` or the first common format that fits (ISO 8601,
+Dates are read with an explicit ``date_format`` or the common format most values fit (ISO 8601,
 ``YYYYMMDD``, ``MM/DD/YYYY``, ``DD.MM.YYYY``, epoch seconds or milliseconds). Naive intraday
 timestamps are read in ``timezone`` and stored in UTC; daily and coarser bars keep their
 session date. With ``adjust=True`` open, high, low and close are scaled by
@@ -146,12 +146,17 @@ class FileProvider:
                 frame = frame.filter(pl.col("ts").is_null() | (pl.col("ts") >= request.start))
             if request.end is not None:
                 frame = frame.filter(pl.col("ts").is_null() | (pl.col("ts") < request.end))
+            # Only the problems of rows still in the batch: a bad line of another symbol or
+            # outside the range is not part of this request.
+            kept = set(frame.get_column(ROW_COLUMN).to_list())
             yield BarBatch(
                 source=batch.source,
                 bars=frame,
                 instruments=batch.instruments,
                 row_label=batch.row_label,
-                parse_issues=batch.parse_issues,
+                parse_issues=tuple(
+                    issue for issue in batch.parse_issues if issue.row is None or issue.row in kept
+                ),
             )
 
     def read(self, path: Path) -> BarBatch:
@@ -315,8 +320,15 @@ def _resolve_columns(path: Path, available: Sequence[str], mapping: FileMapping)
 def _number(raw: pl.DataFrame, column: str) -> pl.Expr:
     dtype = raw.schema[column]
     if dtype == pl.String:
+        text = pl.col(column).str.strip_chars()
+        # Only commas between groups of three digits are thousands separators; a decimal comma
+        # ("1,5") must be reported as unreadable, not read as 15.
+        grouped = text.str.contains(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
         return (
-            pl.col(column).str.strip_chars().str.replace_all(",", "").cast(pl.Float64, strict=False)
+            pl.when(grouped)
+            .then(text.str.replace_all(",", ""))
+            .otherwise(text)
+            .cast(pl.Float64, strict=False)
         )
     return pl.col(column).cast(pl.Float64, strict=False)
 
@@ -331,19 +343,28 @@ def _timestamp(
     if isinstance(dtype, pl.Datetime):
         expr = pl.col(column).dt.cast_time_unit("us")
         if dtype.time_zone is None:
-            expr = expr.dt.replace_time_zone("UTC" if daily else mapping.timezone)
+            expr = expr.dt.replace_time_zone(
+                "UTC" if daily else mapping.timezone, ambiguous="earliest", non_existent="null"
+            )
         return _finish(expr, daily), "datetime"
     if dtype.is_integer() or dtype.is_float():
-        unit = mapping.date_format or "epoch_s"
-        return _epoch(pl.col(column).cast(pl.Int64, strict=False), unit, daily), unit
-    text = pl.col(column).cast(pl.String).str.strip_chars()
-    fmt = mapping.date_format or _detect_format(raw.get_column(column), path, column)
+        # Numbers are recognised like text: 13 digits are epoch ms, 8 digits YYYYMMDD.
+        values = pl.col(column).cast(pl.Int64, strict=False).cast(pl.String)
+    else:
+        values = pl.col(column).cast(pl.String)
+    # A trailing "Z" (ISO 8601 for UTC) reads as an explicit +00:00 offset.
+    text = values.str.strip_chars().str.replace(r"(\d)Z$", "${1}+00:00")
+    fmt = mapping.date_format or _detect_format(raw.select(text).to_series(), path, column)
     if fmt in EPOCH_FORMATS:
         return _epoch(text.cast(pl.Int64, strict=False), fmt, daily), fmt
-    if "%z" in fmt:
+    if "%z" in fmt and not daily:
         parsed = text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC")
     else:
-        parsed = text.str.to_datetime(fmt, strict=False, time_unit="us").dt.replace_time_zone(
+        if "%z" in fmt:
+            # A daily bar is its session date as written, whatever the offset (+09:00 in Tokyo).
+            text = text.str.replace(r"[+-]\d{2}:?\d{2}$", "")
+        naive_fmt = fmt.replace("%z", "")
+        parsed = text.str.to_datetime(naive_fmt, strict=False, time_unit="us").dt.replace_time_zone(
             "UTC" if daily else mapping.timezone, ambiguous="earliest", non_existent="null"
         )
     return _finish(parsed, daily), fmt
@@ -366,14 +387,18 @@ def _detect_format(values: pl.Series, path: Path, column: str) -> str:
     sample = sample.filter(sample != "").head(50)
     if sample.is_empty():
         return _DATE_FORMATS[0]
-    if sample.str.contains(r"^\d{13}$").all():
-        return "epoch_ms"
-    if sample.str.contains(r"^\d{9,10}$").all():
-        return "epoch_s"
+    # The format that reads the most values wins (ties: the earlier one), so one bad date is
+    # reported on its own line instead of making the whole file unreadable.
+    readable = {
+        "epoch_ms": int(sample.str.contains(r"^\d{13}$").sum()),
+        "epoch_s": int(sample.str.contains(r"^\d{9,10}$").sum()),
+    }
     for fmt in _DATE_FORMATS:
         parsed = sample.str.to_datetime(fmt, strict=False, time_unit="us")
-        if parsed.null_count() == 0:
-            return fmt
+        readable[fmt] = len(sample) - parsed.null_count()
+    best = max(readable, key=readable.__getitem__)
+    if readable[best] > 0:
+        return best
     raise ValidationError(
         f"{path.name}: could not recognise the dates in column {column!r} "
         f"(first value {sample[0]!r}); give the format, e.g. --date-format %d/%m/%Y"

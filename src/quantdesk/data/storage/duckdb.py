@@ -9,6 +9,7 @@ is kept in the same transaction so listing symbols never scans the bars.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,7 +69,14 @@ class DuckDBBarStore:
 
     name = "duckdb"
 
-    def __init__(self, path: Path | str, *, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        threads: int | None = None,
+        cache_rows: int = 2_000_000,
+        cache_series_rows: int = 250_000,
+    ) -> None:
         self._path = str(path)
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
@@ -84,9 +92,14 @@ class DuckDBBarStore:
                 "QUANTDESK_STORAGE__DUCKDB_PATH elsewhere",
                 retryable=True,
             ) from exc
+        self._con.execute("SET enable_progress_bar = false")
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._closed = False
+        self._cache: OrderedDict[tuple[str, str], pl.DataFrame] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._cache_rows = cache_rows
+        self._cache_series_rows = cache_series_rows
 
     @property
     def path(self) -> str:
@@ -132,20 +145,31 @@ class DuckDBBarStore:
                     f"SELECT count(*) FROM incoming_ranges r JOIN {SERIES_TABLE} s "
                     "ON s.symbol = r.symbol AND s.interval = r.interval "
                     "AND s.first_ts <= r.hi AND s.last_ts >= r.lo"
-                ).fetchone()
-                if overlap is not None and overlap[0] > 0:
+                ).fetchall()
+                if overlap and overlap[0][0] > 0:
                     con.execute(
                         f"DELETE FROM {BARS_TABLE} b USING incoming i "
                         "WHERE b.symbol = i.symbol AND b.interval = i.interval AND b.ts = i.ts"
                     )
                 con.execute(f"INSERT INTO {BARS_TABLE} SELECT * FROM incoming")
-                con.execute(
-                    f"INSERT OR REPLACE INTO {SERIES_TABLE} "
-                    "SELECT b.symbol, b.interval, min(b.ts), max(b.ts), count(*) "
-                    f"FROM {BARS_TABLE} b SEMI JOIN incoming_ranges r "
-                    "ON b.symbol = r.symbol AND b.interval = r.interval "
-                    "GROUP BY b.symbol, b.interval"
-                )
+                if overlap and overlap[0][0] > 0:
+                    con.execute(
+                        f"INSERT OR REPLACE INTO {SERIES_TABLE} "
+                        "SELECT b.symbol, b.interval, min(b.ts), max(b.ts), count(*) "
+                        f"FROM {BARS_TABLE} b SEMI JOIN incoming_ranges r "
+                        "ON b.symbol = r.symbol AND b.interval = r.interval "
+                        "GROUP BY b.symbol, b.interval"
+                    )
+                else:
+                    # No stored bar overlaps the incoming ranges: the catalogue can be
+                    # updated arithmetically instead of rescanning the series.
+                    con.execute(
+                        f"INSERT OR REPLACE INTO {SERIES_TABLE} "
+                        "SELECT r.symbol, r.interval, least(s.first_ts, r.lo), "
+                        "greatest(s.last_ts, r.hi), coalesce(s.bar_count, 0) + r.n "
+                        f"FROM incoming_ranges r LEFT JOIN {SERIES_TABLE} s "
+                        "ON s.symbol = r.symbol AND s.interval = r.interval"
+                    )
                 con.execute("COMMIT")
             except duckdb.Error as exc:
                 con.execute("ROLLBACK")
@@ -154,6 +178,8 @@ class DuckDBBarStore:
                 ) from exc
             finally:
                 con.unregister("incoming")
+                touched = frame.select("symbol", "interval").unique().iter_rows()
+                self._forget(list(touched))
         symbols = tuple(sorted(frame.get_column("symbol").unique().to_list()))
         return WriteResult(rows=frame.height, symbols=symbols)
 
@@ -169,6 +195,10 @@ class DuckDBBarStore:
         resample_to: Interval | None = None,
     ) -> pl.DataFrame:
         """Return bars in ``[start, end)``, optionally resampled in the query."""
+        if resample_to is None or resample_to == interval:
+            cached = self._cached_series(symbol, interval)
+            if cached is not None:
+                return _slice(cached, start, end, limit, newest_first)
         where = ["symbol = ?", "interval = ?"]
         params: list[object] = [symbol, interval.value]
         if start is not None:
@@ -247,15 +277,59 @@ class DuckDBBarStore:
         with self._write_lock:
             con = self._cursor()
             con.execute("BEGIN TRANSACTION")
-            row = con.execute(f"DELETE FROM {BARS_TABLE} WHERE {where}", params).fetchone()
+            row = con.execute(f"DELETE FROM {BARS_TABLE} WHERE {where}", params).fetchall()
             con.execute(f"DELETE FROM {SERIES_TABLE} WHERE {where}", params)
             con.execute("COMMIT")
-        return int(row[0]) if row else 0
+            intervals = [interval] if interval is not None else list(Interval)
+            self._forget([(symbol, i.value) for i in intervals])
+        return int(row[0][0]) if row else 0
+
+    def _cached_series(self, symbol: str, interval: Interval) -> pl.DataFrame | None:
+        if self._cache_rows <= 0:
+            return None
+        key = (symbol, interval.value)
+        with self._cache_lock:
+            frame = self._cache.get(key)
+            if frame is not None:
+                self._cache.move_to_end(key)
+                return frame
+        row = (
+            self._cursor()
+            .execute(
+                f"SELECT bar_count FROM {SERIES_TABLE} WHERE symbol = ? AND interval = ?",
+                [symbol, interval.value],
+            )
+            .fetchall()
+        )
+        if not row or row[0][0] > self._cache_series_rows:
+            return None
+        frame = self.read_bars_uncached(symbol, interval)
+        with self._cache_lock:
+            self._cache[key] = frame
+            total = sum(f.height for f in self._cache.values())
+            while total > self._cache_rows and len(self._cache) > 1:
+                _, evicted = self._cache.popitem(last=False)
+                total -= evicted.height
+        return frame
+
+    def read_bars_uncached(self, symbol: str, interval: Interval) -> pl.DataFrame:
+        """Return every stored bar of a series straight from the database."""
+        frame = self._query(
+            f"SELECT ts, open, high, low, close, volume FROM {BARS_TABLE} "
+            "WHERE symbol = ? AND interval = ? ORDER BY ts",
+            [symbol, interval.value],
+        ).with_columns(pl.lit(symbol).alias("symbol"), pl.lit(interval.value).alias("interval"))
+        return readable(frame)
+
+    def _forget(self, keys: list[tuple[str, str]]) -> None:
+        with self._cache_lock:
+            for key in keys:
+                self._cache.pop(key, None)
 
     def ping(self) -> None:
         """Run a trivial query against the bar table."""
         try:
-            self._cursor().execute(f"SELECT count(*) FROM {SERIES_TABLE}").fetchone()
+            self._cursor().execute(f"SELECT count(*) FROM {SERIES_TABLE}").fetchall()
         except duckdb.Error as exc:
             raise StorageError(f"DuckDB store is not ready: {exc}", retryable=True) from exc
 
@@ -273,6 +347,24 @@ class DuckDBBarStore:
             raise StorageError(f"reading bars from DuckDB failed: {exc}") from exc
         assert isinstance(frame, pl.DataFrame)
         return frame
+
+
+def _slice(
+    frame: pl.DataFrame,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int | None,
+    newest_first: bool,
+) -> pl.DataFrame:
+    ts = frame.get_column("ts")
+    lo = 0 if start is None else int(ts.search_sorted(start.astimezone(UTC), side="left"))
+    hi = frame.height if end is None else int(ts.search_sorted(end.astimezone(UTC), side="left"))
+    selected = frame.slice(lo, max(hi - lo, 0))
+    if newest_first:
+        selected = selected.reverse()
+    if limit is not None:
+        selected = selected.head(limit)
+    return selected
 
 
 def _summary(

@@ -39,11 +39,37 @@ def to_naive_utc(moment: datetime | None) -> datetime | None:
 
 
 def writable(bars: pl.DataFrame) -> pl.DataFrame:
-    """Return ``bars`` conformed to the bar schema, with naive-UTC timestamps, sorted."""
+    """Return ``bars`` conformed to the bar schema, with naive-UTC timestamps, sorted.
+
+    Stores append rows in this order, which keeps per-row-group min/max statistics tight for
+    symbol and time-range reads. Validated batches are already sorted, so the (costly) sort
+    only runs when a cheap vectorised check finds rows out of order or repeated; a key given
+    twice keeps its last row.
+    """
     frame = conform(bars)
     if frame.schema["ts"] == TS_TYPE:
         frame = frame.with_columns(pl.col("ts").dt.replace_time_zone(None))
-    return frame.sort(["symbol", "interval", "ts"])
+    if not _is_sorted(frame):
+        # Stable sort, then keep the last row given for a key: within one write, last wins.
+        frame = frame.sort(["symbol", "interval", "ts"], maintain_order=True).unique(
+            subset=["symbol", "interval", "ts"], keep="last", maintain_order=True
+        )
+    return frame
+
+
+def _is_sorted(frame: pl.DataFrame) -> bool:
+    if frame.height < 2:
+        return True
+    symbol, interval, ts = pl.col("symbol"), pl.col("interval"), pl.col("ts")
+    same_symbol = symbol == symbol.shift()
+    same_series = same_symbol & (interval == interval.shift())
+    in_order = (
+        (symbol > symbol.shift())
+        | (same_symbol & (interval > interval.shift()))
+        | (same_series & (ts > ts.shift()))
+    )
+    result = frame.select(in_order.slice(1).all()).item()
+    return bool(result)
 
 
 def readable(frame: pl.DataFrame) -> pl.DataFrame:
