@@ -345,7 +345,7 @@ class MarketDataService:
                 "invalid time range",
                 [Issue(location="end", reason="end must be after start")],
             )
-        source = self._source_interval(instrument.symbol, interval)
+        source = self._source_interval(instrument.symbol, interval, self.series(instrument.symbol))
         if cursor is not None:
             position = decode_cursor(cursor)
             if newest_first:
@@ -392,8 +392,10 @@ class MarketDataService:
             for instrument in instruments
         ]
 
-    def _source_interval(self, symbol: str, interval: Interval) -> Interval:
-        stored = [s.interval for s in self.series(symbol)]
+    def _source_interval(
+        self, symbol: str, interval: Interval, series: Sequence[SymbolSummary]
+    ) -> Interval:
+        stored = [s.interval for s in series]
         if interval in stored:
             return interval
         usable = [i for i in stored if i.can_resample_to(interval)]

@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from quantdesk.core.errors import StorageError
+from quantdesk.data.frames import empty_bars
 from quantdesk.data.ports import SymbolSummary, WriteResult
 from quantdesk.data.storage.schema import (
     BARS_TABLE,
@@ -97,6 +99,7 @@ class DuckDBBarStore:
         self._local = threading.local()
         self._closed = False
         self._cache: OrderedDict[tuple[str, str], pl.DataFrame] = OrderedDict()
+        self._catalogue: list[SymbolSummary] | None = None
         self._cache_lock = threading.Lock()
         self._cache_rows = cache_rows
         self._cache_series_rows = cache_series_rows
@@ -237,7 +240,7 @@ class DuckDBBarStore:
     ) -> pl.DataFrame:
         """Return up to ``depth`` newest bars per symbol."""
         if not symbols:
-            return readable(pl.DataFrame(schema={"symbol": pl.String}).clear())
+            return empty_bars()
         placeholders = ", ".join("?" for _ in symbols)
         sql = (
             "SELECT symbol, interval, ts, open, high, low, close, volume "
@@ -250,25 +253,29 @@ class DuckDBBarStore:
     def list_symbols(
         self, query: str | None = None, interval: Interval | None = None
     ) -> list[SymbolSummary]:
-        """Return the stored series, optionally filtered by symbol substring and interval."""
-        where = ["TRUE"]
-        params: list[object] = []
-        if query:
-            where.append("contains(upper(symbol), upper(?))")
-            params.append(query)
-        if interval is not None:
-            where.append("interval = ?")
-            params.append(interval.value)
-        rows = (
-            self._cursor()
-            .execute(
-                f"SELECT symbol, interval, first_ts, last_ts, bar_count FROM {SERIES_TABLE} "
-                f"WHERE {' AND '.join(where)} ORDER BY symbol, interval",
-                params,
+        """Return the stored series, optionally filtered by symbol substring and interval.
+
+        The catalogue is read once and kept until the next write or delete.
+        """
+        catalogue = self._catalogue
+        if catalogue is None:
+            rows = (
+                self._cursor()
+                .execute(
+                    f"SELECT symbol, interval, first_ts, last_ts, bar_count FROM {SERIES_TABLE} "
+                    "ORDER BY symbol, interval"
+                )
+                .fetchall()
             )
-            .fetchall()
-        )
-        return [_summary(*row) for row in rows]
+            catalogue = [_summary(*row) for row in rows]
+            self._catalogue = catalogue
+        needle = query.upper() if query else None
+        return [
+            summary
+            for summary in catalogue
+            if (needle is None or needle in summary.symbol.upper())
+            and (interval is None or summary.interval == interval)
+        ]
 
     def delete_bars(self, symbol: str, interval: Interval | None = None) -> int:
         """Delete a symbol's bars and return how many rows went."""
@@ -322,6 +329,7 @@ class DuckDBBarStore:
         return readable(frame)
 
     def _forget(self, keys: list[tuple[str, str]]) -> None:
+        self._catalogue = None
         with self._cache_lock:
             for key in keys:
                 self._cache.pop(key, None)
@@ -356,15 +364,19 @@ def _slice(
     limit: int | None,
     newest_first: bool,
 ) -> pl.DataFrame:
-    ts = frame.get_column("ts")
-    lo = 0 if start is None else int(ts.search_sorted(start.astimezone(UTC), side="left"))
-    hi = frame.height if end is None else int(ts.search_sorted(end.astimezone(UTC), side="left"))
+    ts = frame.get_column("ts").to_numpy()
+    lo = 0 if start is None else int(np.searchsorted(ts, _datetime64(start), side="left"))
+    hi = frame.height if end is None else int(np.searchsorted(ts, _datetime64(end), side="left"))
     selected = frame.slice(lo, max(hi - lo, 0))
     if newest_first:
         selected = selected.reverse()
     if limit is not None:
         selected = selected.head(limit)
     return selected
+
+
+def _datetime64(moment: datetime) -> np.datetime64:
+    return np.datetime64(moment.astimezone(UTC).replace(tzinfo=None), "us")
 
 
 def _summary(
