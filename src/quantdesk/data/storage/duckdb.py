@@ -283,10 +283,14 @@ class DuckDBBarStore:
         params = [symbol] if interval is None else [symbol, interval.value]
         with self._write_lock:
             con = self._cursor()
-            con.execute("BEGIN TRANSACTION")
-            row = con.execute(f"DELETE FROM {BARS_TABLE} WHERE {where}", params).fetchall()
-            con.execute(f"DELETE FROM {SERIES_TABLE} WHERE {where}", params)
-            con.execute("COMMIT")
+            try:
+                con.execute("BEGIN TRANSACTION")
+                row = con.execute(f"DELETE FROM {BARS_TABLE} WHERE {where}", params).fetchall()
+                con.execute(f"DELETE FROM {SERIES_TABLE} WHERE {where}", params)
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                con.execute("ROLLBACK")
+                raise StorageError(f"deleting bars failed, nothing was deleted: {exc}") from exc
             intervals = [interval] if interval is not None else list(Interval)
             self._forget([(symbol, i.value) for i in intervals])
         return int(row[0][0]) if row else 0
@@ -376,7 +380,7 @@ def _slice(
 
 
 def _datetime64(moment: datetime) -> np.datetime64:
-    return np.datetime64(moment.astimezone(UTC).replace(tzinfo=None), "us")
+    return np.datetime64(to_naive_utc(moment), "us")
 
 
 def _summary(
