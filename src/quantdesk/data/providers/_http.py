@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
+from typing import Self
 from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
@@ -314,6 +315,27 @@ class _RedactingFilter(logging.Filter):
 
 
 _HTTPX_LOG_REDACTOR = _RedactingFilter()
+
+
+class HttpProvider:
+    """Lifecycle shared by the HTTP providers: close the client, usable as a context manager."""
+
+    _http: HttpFetcher
+
+    def close(self) -> None:
+        """Close the HTTP client if this provider created it."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def requested_symbols(request: FetchRequest, provider: str) -> tuple[str, ...]:

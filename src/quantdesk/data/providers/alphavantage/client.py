@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from types import TracebackType
 
 import httpx
 
 from quantdesk.core.errors import ConfigError
 from quantdesk.data.ports import BarBatch, FetchRequest
-from quantdesk.data.providers._http import HttpFetcher, Sleep, requested_symbols, within
+from quantdesk.data.providers._http import (
+    HttpFetcher,
+    HttpProvider,
+    Sleep,
+    requested_symbols,
+    within,
+)
 from quantdesk.data.providers.alphavantage.parse import (
     DAILY,
     DAILY_ADJUSTED,
@@ -26,7 +31,7 @@ from quantdesk.domain import Interval
 API_KEY_VARIABLE = "QUANTDESK_PROVIDERS__ALPHAVANTAGE_API_KEY"
 
 
-class AlphaVantageProvider:
+class AlphaVantageProvider(HttpProvider):
     """Daily and intraday bars from the Alpha Vantage time-series API.
 
     One request per symbol; each yields one :class:`~quantdesk.data.ports.BarBatch` (source
@@ -139,21 +144,6 @@ class AlphaVantageProvider:
                 bars=within(bars, request.start, request.end),
                 instruments=(instrument,),
             )
-
-    def close(self) -> None:
-        """Close the HTTP client if this provider created it."""
-        self._http.close()
-
-    def __enter__(self) -> AlphaVantageProvider:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _params(self, interval: Interval) -> dict[str, str]:
         common = {"outputsize": "full", "datatype": "json"}

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from types import TracebackType
 
 import httpx
 
 from quantdesk.data.ports import BarBatch, FetchRequest
-from quantdesk.data.providers._http import HttpFetcher, Sleep, requested_symbols, within
+from quantdesk.data.providers._http import (
+    HttpFetcher,
+    HttpProvider,
+    Sleep,
+    requested_symbols,
+    within,
+)
 from quantdesk.data.providers.stooq.parse import (
     PROVIDER,
     STOOQ_INTERVALS,
@@ -19,7 +24,7 @@ from quantdesk.data.providers.stooq.parse import (
 )
 
 
-class StooqProvider:
+class StooqProvider(HttpProvider):
     """Daily, weekly and monthly bars from Stooq's CSV download.
 
     One request per symbol; each yields one :class:`~quantdesk.data.ports.BarBatch` (source
@@ -110,18 +115,3 @@ class StooqProvider:
                 bars=within(bars, request.start, request.end),
                 instruments=(instrument,),
             )
-
-    def close(self) -> None:
-        """Close the HTTP client if this provider created it."""
-        self._http.close()
-
-    def __enter__(self) -> StooqProvider:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

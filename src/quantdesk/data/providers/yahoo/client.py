@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from types import TracebackType
 from urllib.parse import quote
 
 import httpx
@@ -13,7 +12,13 @@ import httpx
 from quantdesk.core.clock import Clock, SystemClock
 from quantdesk.core.errors import ProviderError
 from quantdesk.data.ports import BarBatch, FetchRequest
-from quantdesk.data.providers._http import HttpFetcher, Sleep, requested_symbols, within
+from quantdesk.data.providers._http import (
+    HttpFetcher,
+    HttpProvider,
+    Sleep,
+    requested_symbols,
+    within,
+)
 from quantdesk.data.providers.yahoo.parse import (
     PROVIDER,
     YAHOO_INTERVALS,
@@ -29,7 +34,7 @@ _DAY_SECONDS = 86_400
 _USER_AGENT = "Mozilla/5.0 (compatible; quantdesk market-data client)"
 
 
-class YahooProvider:
+class YahooProvider(HttpProvider):
     """Daily and intraday bars from the Yahoo Finance chart API.
 
     One request per symbol; each yields one :class:`~quantdesk.data.ports.BarBatch` (source
@@ -139,21 +144,6 @@ class YahooProvider:
                 bars=within(bars, request.start, request.end),
                 instruments=(instrument,),
             )
-
-    def close(self) -> None:
-        """Close the HTTP client if this provider created it."""
-        self._http.close()
-
-    def __enter__(self) -> YahooProvider:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _describe(response: httpx.Response) -> str | None:
