@@ -221,3 +221,41 @@ def test_invalid_settings_are_explained(monkeypatch: pytest.MonkeyPatch) -> None
     result = runner.invoke(app, ["config", "show"])
     assert result.exit_code == 1
     assert "storage.backend" in result.output
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "http"
+
+
+def test_ingest_stooq_through_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+    import respx
+
+    base = "https://stooq.example.test"
+    monkeypatch.setenv("QUANTDESK_PROVIDERS__STOOQ_BASE_URL", base)
+    body = (FIXTURES / "stooq" / "aapl_us_d.csv").read_bytes()
+    with respx.mock(base_url=base) as mock:
+        route = mock.get("/q/d/l/", params={"s": "aapl.us", "i": "d"}).mock(
+            return_value=httpx.Response(200, content=body)
+        )
+        result = runner.invoke(app, ["ingest", "stooq", "AAPL", "--start", "2013-01-02"])
+    assert route.called
+    assert result.exit_code == 0, result.output
+    assert "15 bars written for 1 symbols" in result.output
+    quote = json.loads(runner.invoke(app, ["quote", "AAPL", "--format", "json"]).stdout)
+    # Last row of the recorded response: 2013-01-23, close 514.005.
+    assert quote["ts"].startswith("2013-01-23")
+    assert quote["price"] == 514.005
+
+
+def test_provider_failure_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    import respx
+
+    base = "https://stooq.example.test"
+    monkeypatch.setenv("QUANTDESK_PROVIDERS__STOOQ_BASE_URL", base)
+    body = (FIXTURES / "stooq" / "no_data.txt").read_bytes()
+    with respx.mock(base_url=base) as mock:
+        mock.get("/q/d/l/").respond(200, content=body)
+        result = runner.invoke(app, ["ingest", "stooq", "NOSUCH"])
+    assert result.exit_code == 1
+    assert "stooq" in result.output
+    assert "NOSUCH" in result.output
