@@ -71,6 +71,12 @@ async def _quantdesk_error(request: Request, exc: Exception) -> JSONResponse:
         extra["errors"] = [
             {"location": i.location, "field": i.field, "reason": i.reason} for i in exc.issues
         ]
+    position = getattr(exc, "position", None)
+    if isinstance(position, int):
+        extra["position"] = position
+        caret = getattr(exc, "caret", None)
+        if callable(caret):
+            extra["caret"] = caret()
     if isinstance(exc, NotFound) and exc.suggestions:
         extra["suggestions"] = list(exc.suggestions)
     if getattr(exc, "retryable", False):

@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from quantdesk import __version__
 from quantdesk.api.errors import install_error_handlers
 from quantdesk.api.middleware import RequestIdMiddleware
-from quantdesk.api.routes import health, market
+from quantdesk.api.routes import analysis, health, market
 from quantdesk.config import Settings
 from quantdesk.runtime import Runtime, build_runtime
 
@@ -60,5 +60,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(health.router)
     api.include_router(market.router)
+    api.include_router(analysis.router)
     app.include_router(api)
     return app

@@ -42,6 +42,9 @@ def handle_errors() -> Iterator[None]:
     try:
         yield
     except ValidationError as exc:
+        caret = getattr(exc, "caret", None)
+        if callable(caret):
+            err_console.print(caret(), markup=False, highlight=False)
         if exc.issues:
             print_issues(exc.issues, title="Problems found")
         err_console.print(f"[red]error:[/red] {exc.message}")

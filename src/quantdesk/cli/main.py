@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from quantdesk import __version__
-from quantdesk.cli.commands import config, db, ingest, market, serve
+from quantdesk.cli.commands import analysis, config, db, ingest, market, serve
 from quantdesk.cli.console import console
 
 app = typer.Typer(
@@ -20,6 +20,10 @@ app.command("serve")(serve.serve)
 app.command("quote")(market.quote)
 app.command("history")(market.history)
 app.command("symbols")(market.symbols)
+app.command("analyze")(analysis.analyze)
+app.command("signals")(analysis.signals)
+app.command("patterns")(analysis.patterns)
+app.command("screen")(analysis.screen)
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(db.app, name="db")
 app.add_typer(config.app, name="config")

@@ -7,7 +7,8 @@ as arguments.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -17,6 +18,9 @@ from quantdesk.core.errors import ConfigError, QuantdeskError
 from quantdesk.data.ports import BarStore
 from quantdesk.data.service import MarketDataService
 from quantdesk.db import SqlInstrumentStore, current_revision, make_engine, upgrade
+
+if TYPE_CHECKING:
+    from quantdesk.signals.service import AnalysisService
 
 
 def build_bar_store(settings: Settings) -> BarStore:
@@ -43,6 +47,14 @@ class Runtime:
     instrument_store: SqlInstrumentStore
     market: MarketDataService
     clock: Clock = field(default_factory=SystemClock)
+
+    @cached_property
+    def analysis(self) -> AnalysisService:
+        """Return the analysis service (built on first use: the indicator catalogue loads then)."""
+        from quantdesk.indicators.catalog import REGISTRY
+        from quantdesk.signals.service import AnalysisService
+
+        return AnalysisService(self.market, REGISTRY)
 
     def readiness(self) -> dict[str, dict[str, Any]]:
         """Return the state of every store: ``{"name": {"ok": bool, "detail": str}}``."""
