@@ -26,8 +26,9 @@ ParamValue = int | float
 
 #: Compute function: input arrays by name (float64, or int64 epoch-µs for ``ts``) and resolved
 #: parameters → output arrays by name, each as long as the inputs, NaN through the lookback.
-Compute = Callable[[Mapping[str, npt.NDArray[np.generic]], Mapping[str, ParamValue]],
-                   dict[str, FloatArray]]
+Compute = Callable[
+    [Mapping[str, npt.NDArray[np.generic]], Mapping[str, ParamValue]], dict[str, FloatArray]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +98,9 @@ class IndicatorSpec:
     source: Literal["talib", "quantdesk"] = "talib"
     description: str = ""
 
-    def resolve(self, given: Mapping[str, object] | None = None, *positional: object
-                ) -> dict[str, ParamValue]:
+    def resolve(
+        self, given: Mapping[str, object] | None = None, *positional: object
+    ) -> dict[str, ParamValue]:
         """Return all parameters: ``positional`` in declaration order, then ``given`` by name,
         defaults for the rest; each checked against its bounds.
 
@@ -109,8 +111,13 @@ class IndicatorSpec:
         if len(positional) > len(self.params):
             raise ValidationError(
                 f"too many parameters for {self.name}",
-                [Issue(self.name, f"takes at most {len(self.params)} parameters "
-                       f"({', '.join(p.name for p in self.params)}), got {len(positional)}")],
+                [
+                    Issue(
+                        self.name,
+                        f"takes at most {len(self.params)} parameters "
+                        f"({', '.join(p.name for p in self.params)}), got {len(positional)}",
+                    )
+                ],
             )
         values: dict[str, object] = {}
         for param, value in zip(self.params, positional, strict=False):
@@ -122,8 +129,12 @@ class IndicatorSpec:
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise ValidationError(
                     f"unknown parameter {self.name}.{name}",
-                    [Issue(f"{self.name}.{name}",
-                           f"{self.name} has parameters {', '.join(by_name) or 'none'}{hint}")],
+                    [
+                        Issue(
+                            f"{self.name}.{name}",
+                            f"{self.name} has parameters {', '.join(by_name) or 'none'}{hint}",
+                        )
+                    ],
                 )
             if name in values:
                 raise ValidationError(
