@@ -16,12 +16,14 @@ from quantdesk.signals.expressions._expression import (
     compile_numeric,
 )
 from quantdesk.signals.expressions._screen import ScreenMatch, ScreenResult, screen
+from quantdesk.signals.expressions._stream import StreamingExpression
 
 __all__ = [
     "Expression",
     "ExpressionError",
     "ScreenMatch",
     "ScreenResult",
+    "StreamingExpression",
     "compile_expression",
     "compile_numeric",
     "screen",

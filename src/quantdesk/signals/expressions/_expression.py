@@ -62,6 +62,11 @@ class Expression:
         return self.root.kind
 
     @property
+    def tail(self) -> int:
+        """Return how many trailing bars above the indicators the latest value needs."""
+        return self._tail
+
+    @property
     def lookback(self) -> int:
         """Return how many leading bars have no meaningful value (the first is at this index)."""
         return self.root.lookback
