@@ -8,6 +8,7 @@ Start with :func:`evaluate_rules` over one symbol's bars; add rules in Python wi
 from __future__ import annotations
 
 from quantdesk.signals.events import BarArrays, Direction, SignalEvent, clip01, to_epoch_us
+from quantdesk.signals.expression_rule import ExpressionRule
 from quantdesk.signals.library import (
     CandlestickRule,
     builtin_rule,
@@ -48,6 +49,7 @@ __all__ = [
     "Direction",
     "Divergence",
     "DivergenceRule",
+    "ExpressionRule",
     "Level",
     "Pivot",
     "Rule",
