@@ -564,6 +564,7 @@ def test_public_surface_is_pinned() -> None:
         "ExpressionError",
         "ScreenMatch",
         "ScreenResult",
+        "StreamingExpression",
         "compile_expression",
         "compile_numeric",
         "screen",
