@@ -68,6 +68,74 @@ class ApiSettings(_Section):
     default_page_size: Annotated[int, Field(ge=1, le=1_000_000)] = 1_000
 
 
+Role = Literal["admin", "advisor", "trader", "analyst", "viewer"]
+
+
+class AuthSettings(_Section):
+    """Accounts and tokens.
+
+    HS256 signs with ``jwt_secret``; RS256 with the PEM key pair at ``jwt_private_key_path`` /
+    ``jwt_public_key_path``. In the demo profile a missing HS256 secret is generated once and kept
+    in ``QUANTDESK_HOME/secrets/jwt.key`` (mode 0600); production requires a real one.
+    """
+
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret: SecretStr | None = None
+    jwt_private_key_path: Path | None = None
+    jwt_public_key_path: Path | None = None
+    issuer: str = "quantdesk"
+    access_token_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    refresh_token_days: Annotated[int, Field(ge=1, le=365)] = 7
+    leeway_seconds: Annotated[int, Field(ge=0, le=120)] = 10
+    self_registration: bool = False
+    default_role: Role = "viewer"
+    mfa_issuer: str = "quantdesk"
+
+
+class SecurityLimits(_Section):
+    """Abuse protection: brute-force lockout and request limits."""
+
+    login_delay_after: Annotated[int, Field(ge=1, le=100)] = 3
+    login_lockout_after: Annotated[int, Field(ge=1, le=1000)] = 10
+    login_lockout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    max_body_bytes: Annotated[int, Field(ge=1024, le=1 << 31)] = 10 * 1024 * 1024
+
+
+class RateLimitSettings(_Section):
+    """Per-user (per-IP when anonymous) request limits, in ``limits`` notation.
+
+    ``tiers`` maps a user's tier to its limit; ``anonymous`` applies to callers without
+    credentials. ``groups`` scales a limit for expensive route groups (a factor < 1 is stricter).
+    """
+
+    enabled: bool = True
+    anonymous: str = "60/minute"
+    default_tier: str = "free"
+    tiers: dict[str, str] = Field(
+        default_factory=lambda: {"free": "100/minute", "pro": "10000/minute"}
+    )
+    groups: dict[str, float] = Field(
+        default_factory=lambda: {"auth": 0.2, "analysis": 0.5, "default": 1.0}
+    )
+
+
+class RedisSettings(_Section):
+    """Redis, used for rate limits and the bus when ``url`` is set (``redis://host:6379/0``)."""
+
+    url: str | None = None
+
+
+class SecretsSettings(_Section):
+    """Encryption of third-party credentials users store (provider and broker keys).
+
+    ``master_keys`` are Fernet keys, newest first; older keys still decrypt, and
+    ``quantdesk secrets rotate`` re-encrypts everything with the first. In the demo profile a
+    missing key is generated once into ``QUANTDESK_HOME/secrets/master.key`` (mode 0600).
+    """
+
+    master_keys: list[SecretStr] = Field(default_factory=list)
+
+
 class LoggingSettings(_Section):
     """Logging: ``auto`` is readable in a terminal and JSON lines otherwise."""
 
@@ -104,6 +172,11 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    security: SecurityLimits = Field(default_factory=SecurityLimits)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -115,6 +188,30 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "providers.alphavantage_api_key is a placeholder; set "
                     "QUANTDESK_PROVIDERS__ALPHAVANTAGE_API_KEY to a real key or unset it"
+                )
+            secret = self.auth.jwt_secret
+            if self.auth.jwt_algorithm == "HS256" and (
+                secret is None
+                or secret.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS
+                or len(secret.get_secret_value()) < 32
+            ):
+                raise ValueError(
+                    "auth.jwt_secret must be a random string of at least 32 characters in "
+                    "production; set QUANTDESK_AUTH__JWT_SECRET (e.g. from "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+                )
+            if self.auth.jwt_algorithm == "RS256" and (
+                self.auth.jwt_private_key_path is None or self.auth.jwt_public_key_path is None
+            ):
+                raise ValueError(
+                    "auth.jwt_algorithm is RS256 but the key pair is not set; set "
+                    "QUANTDESK_AUTH__JWT_PRIVATE_KEY_PATH and QUANTDESK_AUTH__JWT_PUBLIC_KEY_PATH"
+                )
+            if not self.secrets.master_keys:
+                raise ValueError(
+                    "secrets.master_keys is empty in production; set "
+                    "QUANTDESK_SECRETS__MASTER_KEYS to a JSON list of Fernet keys, e.g. "
+                    "'[\"<key>\"]'"
                 )
         if self.storage.backend == "postgres" and self.postgres_bar_store_url is None:
             raise ValueError(
@@ -157,4 +254,6 @@ class Settings(BaseSettings):
         data["database"]["url"] = mask_url(self.database_url)
         if data["storage"]["url"]:
             data["storage"]["url"] = mask_url(data["storage"]["url"])
+        if data["redis"]["url"]:
+            data["redis"]["url"] = mask_url(data["redis"]["url"])
         return data

@@ -6,6 +6,10 @@ Every error a caller is expected to handle derives from :class:`QuantdeskError`:
     ├── ConfigError                 settings that cannot work (bad URL, missing secret)
     ├── ValidationError             input that breaks a rule; carries the field/row issues
     ├── NotFound                    an unknown symbol, resource or dataset
+    ├── Conflict                    the request clashes with the current state (duplicate email)
+    ├── Unauthenticated             missing, expired or invalid credentials
+    ├── PermissionDenied            authenticated, but the role or scope does not allow it
+    ├── Throttled                   too many requests; carries ``retry_after`` seconds
     └── DataError                   market data could not be read or written
         ├── StorageError            a store failed (connection, schema, constraint)
         └── ProviderError           an external data source failed
@@ -74,6 +78,28 @@ class NotFound(QuantdeskError):
         if self.suggestions:
             message = f"{message}. Did you mean: {', '.join(self.suggestions)}?"
         super().__init__(message)
+
+
+class Conflict(QuantdeskError):
+    """The request clashes with the current state, e.g. an email that is already registered."""
+
+
+class Unauthenticated(QuantdeskError):
+    """Credentials are missing, expired or invalid. Messages stay generic on purpose."""
+
+
+class PermissionDenied(QuantdeskError):
+    """The caller is known but their role or API-key scope does not allow the action."""
+
+
+class Throttled(QuantdeskError):
+    """Too many requests or failed logins; retry after ``retry_after`` seconds."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class DataError(QuantdeskError):
