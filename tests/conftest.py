@@ -35,6 +35,12 @@ def postgres_url() -> str:
     return service_url("QUANTDESK_TEST_POSTGRES_URL")
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """Return the URL of the test Redis server (``redis://host:6379/0``)."""
+    return service_url("QUANTDESK_TEST_REDIS_URL")
+
+
 @pytest.fixture
 def postgres_schema(postgres_url: str) -> Iterator[str]:
     """Create a throw-away schema and return a URL whose search_path points at it."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
 from quantdesk.db import SqlInstrumentStore, current_revision, make_engine, upgrade
@@ -25,13 +26,16 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     created.dispose()
 
 
+HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
 def test_upgrade_creates_tables_and_is_idempotent(engine: Engine) -> None:
     assert current_revision(engine) is None
     upgrade(engine)
     upgrade(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == HEAD
     tables = set(inspect(engine).get_table_names())
-    assert {"instruments", "datasets", "alembic_version"} <= tables
+    assert {"instruments", "datasets", "alembic_version", "users", "audit_log"} <= tables
 
 
 def test_downgrade_to_base_and_back(engine: Engine) -> None:

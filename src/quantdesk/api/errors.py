@@ -6,6 +6,7 @@ translated here, so a bad request is a 4xx with a message a user can act on, nev
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import structlog
@@ -16,11 +17,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quantdesk.core.errors import (
     ConfigError,
+    Conflict,
     NotFound,
+    PermissionDenied,
     ProviderError,
     QuantdeskError,
     RateLimited,
     StorageError,
+    Throttled,
+    Unauthenticated,
     ValidationError,
 )
 
@@ -30,6 +35,10 @@ log = structlog.get_logger("quantdesk.api")
 _STATUS: list[tuple[type[QuantdeskError], int, str]] = [
     (ValidationError, 422, "Invalid request"),
     (NotFound, 404, "Not found"),
+    (Unauthenticated, 401, "Not authenticated"),
+    (PermissionDenied, 403, "Forbidden"),
+    (Conflict, 409, "Conflict"),
+    (Throttled, 429, "Too many requests"),
     (RateLimited, 503, "Upstream rate limit"),
     (ProviderError, 502, "Upstream data source failed"),
     (StorageError, 503, "Storage unavailable"),
@@ -83,7 +92,14 @@ async def _quantdesk_error(request: Request, exc: Exception) -> JSONResponse:
         extra["retryable"] = True
     if status >= 500:
         log.error("request_failed", error=exc.message, error_type=type(exc).__name__)
-    return problem(request, status, title, exc.message, **extra)
+    if getattr(exc, "mfa_required", False):
+        extra["mfa_required"] = True
+    response = problem(request, status, title, exc.message, **extra)
+    if isinstance(exc, Unauthenticated):
+        response.headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, Throttled):
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    return response
 
 
 async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:

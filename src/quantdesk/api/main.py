@@ -2,20 +2,106 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from quantdesk import __version__
+from quantdesk.api.deps import API_PREFIX, current_principal
 from quantdesk.api.errors import install_error_handlers
 from quantdesk.api.middleware import RequestIdMiddleware
-from quantdesk.api.routes import analysis, health, market
+from quantdesk.api.routes import analysis, audit, auth, health, keys, market, users
+from quantdesk.api.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from quantdesk.auth.rbac import Permission
 from quantdesk.config import Settings
 from quantdesk.runtime import Runtime, build_runtime
 
-API_PREFIX = "/api/v1"
+PUBLIC_ROUTERS: tuple[APIRouter, ...] = (health.router, auth.public_router)
+"""Routers reachable without credentials. Everything else sits behind sign-in."""
+
+PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    users.router,
+    keys.router,
+    audit.router,
+    market.router,
+    analysis.router,
+)
+"""Routers that need a signed-in caller; each route also declares the permission it needs."""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteInfo:
+    """An API route as served: full path, methods and its resolved dependencies."""
+
+    path: str
+    methods: frozenset[str]
+    dependant: Dependant | None
+    endpoint: Callable[..., Any] | None
+
+
+def api_routes(app: FastAPI) -> list[RouteInfo]:
+    """Return every API route of ``app`` with its effective (router-merged) dependencies."""
+    found = []
+    for context in iter_route_contexts(app.routes):
+        if not isinstance(context.original_route, APIRoute) or context.path is None:
+            continue
+        found.append(
+            RouteInfo(
+                path=context.path,
+                methods=frozenset(context.methods or ()),
+                dependant=getattr(context, "dependant", None),
+                endpoint=context.endpoint,
+            )
+        )
+    return found
+
+
+def _dependency_calls(route: RouteInfo) -> list[Any]:
+    calls = []
+    pending = list(route.dependant.dependencies) if route.dependant else []
+    while pending:
+        dependant = pending.pop()
+        calls.append(dependant.call)
+        pending.extend(dependant.dependencies)
+    return calls
+
+
+def route_permission(route: RouteInfo) -> Permission | None:
+    """Return the permission a route declares through :func:`quantdesk.api.deps.requires`."""
+    for call in _dependency_calls(route):
+        permission = getattr(call, "permission", None)
+        if isinstance(permission, Permission):
+            return permission
+    return None
+
+
+def is_public(route: RouteInfo) -> bool:
+    """Return whether ``route`` comes from one of :data:`PUBLIC_ROUTERS`."""
+    endpoints = {getattr(r, "endpoint", None) for router in PUBLIC_ROUTERS for r in router.routes}
+    return route.endpoint in endpoints
+
+
+def _check_policies(routes: list[RouteInfo]) -> None:
+    """Refuse to start when an API route outside the public routers lacks sign-in or does not
+    declare its permission."""
+    for route in routes:
+        if not route.path.startswith(API_PREFIX) or is_public(route):
+            continue
+        where = f"route {sorted(route.methods)} {route.path}"
+        if current_principal not in _dependency_calls(route):
+            raise RuntimeError(f"{where} is not behind sign-in; add it to PROTECTED_ROUTERS")
+        if route_permission(route) is None:
+            raise RuntimeError(
+                f"{where} declares no permission; add requires(Permission.X) to it "
+                "(see quantdesk.auth.rbac)"
+            )
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -48,18 +134,31 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if runtime is not None:
         app.state.runtime = runtime
     install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.api.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=["x-request-id"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=[
+                "x-request-id",
+                "ratelimit-limit",
+                "ratelimit-remaining",
+                "ratelimit-reset",
+                "retry-after",
+            ],
         )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.security.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
-    api = APIRouter(prefix=API_PREFIX)
-    api.include_router(health.router)
-    api.include_router(market.router)
-    api.include_router(analysis.router)
-    app.include_router(api)
+
+    public = APIRouter(prefix=API_PREFIX)
+    for router in PUBLIC_ROUTERS:
+        public.include_router(router)
+    protected = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
+    for router in PROTECTED_ROUTERS:
+        protected.include_router(router)
+    app.include_router(public)
+    app.include_router(protected)
+    _check_policies(api_routes(app))
     return app

@@ -17,7 +17,8 @@ log = structlog.get_logger("quantdesk.api")
 
 class RequestIdMiddleware:
     """Give every request an id (the caller's ``X-Request-ID`` when sane), bind it to log lines
-    and echo it in the response header."""
+    and echo it in the response header, with the ``RateLimit-*`` headers the limiter left in the
+    request state."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,6 +43,8 @@ class RequestIdMiddleware:
                 status_code = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                for name, value in scope["state"].get("rate_limit_headers", {}).items():
+                    headers.append((name.lower().encode(), str(value).encode()))
                 message["headers"] = headers
             await send(message)
 

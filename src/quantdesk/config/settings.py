@@ -90,6 +90,10 @@ class AuthSettings(_Section):
     self_registration: bool = False
     default_role: Role = "viewer"
     mfa_issuer: str = "quantdesk"
+    min_password_length: Annotated[int, Field(ge=8, le=128)] = 12
+    argon2_time_cost: Annotated[int, Field(ge=1, le=20)] = 3
+    argon2_memory_kib: Annotated[int, Field(ge=1024, le=4 * 1024 * 1024)] = 64 * 1024
+    argon2_parallelism: Annotated[int, Field(ge=1, le=16)] = 2
 
 
 class SecurityLimits(_Section):
@@ -98,6 +102,7 @@ class SecurityLimits(_Section):
     login_delay_after: Annotated[int, Field(ge=1, le=100)] = 3
     login_lockout_after: Annotated[int, Field(ge=1, le=1000)] = 10
     login_lockout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    login_ip_factor: Annotated[int, Field(ge=1, le=1000)] = 5
     max_body_bytes: Annotated[int, Field(ge=1024, le=1 << 31)] = 10 * 1024 * 1024
 
 

@@ -20,6 +20,8 @@ from quantdesk.data.service import MarketDataService
 from quantdesk.db import SqlInstrumentStore, current_revision, make_engine, upgrade
 
 if TYPE_CHECKING:
+    from quantdesk.auth.ratelimit import LoginThrottle, RateLimiter
+    from quantdesk.auth.service import AuthService
     from quantdesk.signals.service import AnalysisService
 
 
@@ -55,6 +57,27 @@ class Runtime:
         from quantdesk.signals.service import AnalysisService
 
         return AnalysisService(self.market, REGISTRY)
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        """Return the brute-force guard for sign-ins."""
+        from quantdesk.runtime.security import build_login_throttle
+
+        return build_login_throttle(self.settings)
+
+    @cached_property
+    def auth(self) -> AuthService:
+        """Return the account service (users, tokens, MFA, API keys, secrets, audit)."""
+        from quantdesk.runtime.security import build_auth_service
+
+        return build_auth_service(self.settings, self.engine, self.clock, self.login_throttle)
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """Return the request rate limiter (memory, or Redis when configured)."""
+        from quantdesk.runtime.security import build_rate_limiter
+
+        return build_rate_limiter(self.settings)
 
     def readiness(self) -> dict[str, dict[str, Any]]:
         """Return the state of every store: ``{"name": {"ok": bool, "detail": str}}``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable, Iterator
 
 from quantdesk import __version__
@@ -68,3 +69,29 @@ def load_demo(
             progress=progress,
         )
     return reports
+
+
+DEMO_ADMIN_EMAIL = "admin@quantdesk.local"
+
+
+def ensure_demo_admin(runtime: Runtime) -> tuple[str, str] | None:
+    """Create the demo administrator with a random password unless an admin exists.
+
+    Returns ``(email, password)`` when one was created, so the caller can show the password
+    once; it is stored only as an Argon2id hash.
+    """
+    from quantdesk.auth.models import AuditContext
+    from quantdesk.auth.rbac import Role
+
+    if runtime.auth.has_admin():
+        return None
+    password = secrets.token_urlsafe(18)
+    runtime.auth.create_user(
+        email=DEMO_ADMIN_EMAIL,
+        password=password,
+        display_name="Demo administrator",
+        role=Role.ADMIN,
+        actor=None,
+        context=AuditContext(user_agent="quantdesk demo"),
+    )
+    return DEMO_ADMIN_EMAIL, password

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from quantdesk.api.deps import RuntimeDep
+from quantdesk.api.deps import RuntimeDep, requires
 from quantdesk.api.routes.market import SymbolPath
 from quantdesk.api.schemas.analysis import (
     IndicatorPublic,
@@ -24,12 +24,15 @@ from quantdesk.api.schemas.analysis import (
     TechnicalPublic,
     TechnicalRequest,
 )
+from quantdesk.auth.rbac import Permission
 from quantdesk.core.errors import Issue, NotFound, ValidationError
 from quantdesk.data.service import parse_time
 from quantdesk.domain import Interval
 from quantdesk.signals.service import IndicatorRequest
 
-router = APIRouter(prefix="/analysis", tags=["analysis"])
+router = APIRouter(
+    prefix="/analysis", tags=["analysis"], dependencies=[requires(Permission.ANALYSIS_RUN)]
+)
 
 
 def _interval(value: str) -> Interval:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from quantdesk.api.deps import MarketDep, SettingsDep
+from quantdesk.api.deps import MarketDep, SettingsDep, requires
 from quantdesk.api.schemas.market import (
     BarPublic,
     BatchQuotesRequest,
@@ -16,11 +16,14 @@ from quantdesk.api.schemas.market import (
     SymbolPublic,
     SymbolsPublic,
 )
+from quantdesk.auth.rbac import Permission
 from quantdesk.core.errors import Issue, ValidationError
 from quantdesk.data.service import parse_time
 from quantdesk.domain import Interval
 
-router = APIRouter(prefix="/market", tags=["market"])
+router = APIRouter(
+    prefix="/market", tags=["market"], dependencies=[requires(Permission.MARKET_READ)]
+)
 
 SymbolPath = Annotated[str, Path(min_length=1, max_length=32, description="Ticker, e.g. SPX")]
 

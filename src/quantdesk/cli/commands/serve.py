@@ -12,7 +12,7 @@ from quantdesk.cli.commands.ingest import progress_reporter, summarise
 from quantdesk.cli.console import console, handle_errors
 from quantdesk.cli.context import load_settings, open_runtime
 from quantdesk.config import Settings
-from quantdesk.runtime import configure_logging, load_demo
+from quantdesk.runtime import configure_logging, ensure_demo_admin, load_demo
 
 HostOption = Annotated[str | None, typer.Option(help="Interface to bind (default from settings)")]
 PortOption = Annotated[int | None, typer.Option(help="Port (default from settings)")]
@@ -53,5 +53,16 @@ def demo(
                 results = load_demo(runtime, force=force, synthetic=synthetic, progress=report)
             for name, result in results.items():
                 summarise(name, result)
+            created = ensure_demo_admin(runtime)
+        if created is not None:
+            email, password = created
+            console.print(
+                "\n[bold]Demo administrator created[/bold] (shown once; only a hash is kept):\n"
+                f"  email:    {email}\n  password: {password}\n"
+                "Sign in at /docs with 'Authorize', or: curl -d "
+                f"'username={email}&password=...' "
+                f"http://{host or settings.api.host}:{port or settings.api.port}"
+                "/api/v1/auth/token\n"
+            )
         if not no_serve:
             _serve(settings, host, port)
