@@ -13,6 +13,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quantdesk.core.errors import (
@@ -30,6 +31,55 @@ from quantdesk.core.errors import (
 )
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemIssue(BaseModel):
+    """One problem with the request."""
+
+    location: str
+    field: str | None = None
+    reason: str
+
+
+class Problem(BaseModel):
+    """An RFC 7807 problem: what went wrong and what to do about it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[ProblemIssue] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "The body could not be parsed (not valid JSON or form data)",
+    401: "Not signed in, or the credentials are invalid or expired",
+    403: "Signed in, but the role or API-key scope does not allow this",
+    404: "No such resource (also for resources owned by someone else)",
+    409: "Conflicts with the current state",
+    413: "Request body too large",
+    422: "The request breaks a rule; `errors` names each field",
+    429: "Too many requests; wait `Retry-After` seconds",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Return OpenAPI ``responses`` entries documenting problem+json errors."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        status: {
+            "description": _DESCRIPTIONS[status],
+            "model": Problem,
+            "content": {PROBLEM_JSON: {"schema": schema}},
+        }
+        for status in statuses
+    }
+
+
 log = structlog.get_logger("quantdesk.api")
 
 _STATUS: list[tuple[type[QuantdeskError], int, str]] = [

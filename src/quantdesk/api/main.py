@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from quantdesk import __version__
 from quantdesk.api.deps import API_PREFIX, current_principal
-from quantdesk.api.errors import install_error_handlers
+from quantdesk.api.errors import install_error_handlers, problem_responses
 from quantdesk.api.middleware import RequestIdMiddleware
 from quantdesk.api.routes import analysis, audit, auth, health, keys, market, users
 from quantdesk.api.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
@@ -152,10 +152,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.security.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
 
-    public = APIRouter(prefix=API_PREFIX)
+    public = APIRouter(
+        prefix=API_PREFIX, responses=problem_responses(400, 401, 403, 409, 413, 422, 429)
+    )
     for router in PUBLIC_ROUTERS:
         public.include_router(router)
-    protected = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_principal)])
+    protected = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(current_principal)],
+        responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429),
+    )
     for router in PROTECTED_ROUTERS:
         protected.include_router(router)
     app.include_router(public)
