@@ -76,3 +76,31 @@ def test_invalid_port_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None
 )
 def test_mask_url(url: str, masked: str) -> None:
     assert mask_url(url) == masked
+
+
+def test_masked_hides_jwt_secret_master_keys_and_redis_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QUANTDESK_AUTH__JWT_SECRET", "jwt-" + "s" * 40)
+    monkeypatch.setenv("QUANTDESK_SECRETS__MASTER_KEYS", '["fernet-key-material"]')
+    monkeypatch.setenv("QUANTDESK_REDIS__URL", "redis://default:r3dispw@cache:6379/0")
+    shown = str(Settings().masked())
+    assert "sssssss" not in shown
+    assert "fernet-key-material" not in shown
+    assert "r3dispw" not in shown
+
+
+def test_production_requires_a_real_jwt_secret_and_master_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QUANTDESK_PROFILE", "production")
+    with pytest.raises(pydantic.ValidationError, match="QUANTDESK_AUTH__JWT_SECRET"):
+        Settings()
+    monkeypatch.setenv("QUANTDESK_AUTH__JWT_SECRET", "changeme")
+    with pytest.raises(pydantic.ValidationError, match="at least 32 characters"):
+        Settings()
+    monkeypatch.setenv("QUANTDESK_AUTH__JWT_SECRET", "x9" * 20)
+    with pytest.raises(pydantic.ValidationError, match="QUANTDESK_SECRETS__MASTER_KEYS"):
+        Settings()
+    monkeypatch.setenv("QUANTDESK_SECRETS__MASTER_KEYS", '["k"]')
+    assert Settings().profile == "production"
