@@ -408,3 +408,26 @@ def test_security_headers_and_body_limit(make_fresh: Callable[..., Fresh]) -> No
     assert "strict-transport-security" not in response.headers
     too_big = fresh.client.post("/api/v1/auth/refresh", json={"refresh_token": "x" * 5000})
     assert too_big.status_code == 413
+
+
+@pytest.mark.redis
+def test_rate_limits_are_shared_through_redis(
+    make_fresh: Callable[..., Fresh], redis_url: str
+) -> None:
+    # Two app instances (two API workers) share one Redis: the limit is global, not per process.
+    limits = {"tiers": {"free": "4/minute"}, "groups": {"default": 1.0}}
+    first = make_fresh(rate_limits=limits, redis={"url": redis_url})
+    second_runtime = build_runtime(
+        api_settings(first.runtime.settings.home_dir, rate_limits=limits, redis={"url": redis_url})
+    )
+    try:
+        first.create("ada@example.com")
+        headers = first.bearer("ada@example.com")
+        with TestClient(create_app(runtime=second_runtime)) as second:
+            statuses = [
+                client.get("/api/v1/market/symbols", headers=headers).status_code
+                for client in (first.client, second, first.client, second, first.client)
+            ]
+    finally:
+        second_runtime.close()
+    assert statuses == [200, 200, 200, 200, 429]
