@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from quantdesk.api.main import api_routes, is_public, route_permission
 from quantdesk.auth.models import AuditContext
 from quantdesk.auth.rbac import ROLE_PERMISSIONS, Permission, Role, Scope
 from quantdesk.data.ports import FetchRequest
+from quantdesk.domain.portfolio import Transaction, TransactionType
 from quantdesk.runtime import Runtime, build_runtime
 from quantdesk.runtime.providers import SyntheticMarketConfig, synthetic_provider
 
@@ -63,6 +66,35 @@ def _own_secret(world: World, owner: Account) -> str:
     name = f"matrix-{next(_counter)}"
     world.runtime.auth.put_secret(principal, name, "value", context=AuditContext())
     return name
+
+
+def _own_portfolio(world: World, owner: Account, *, holdings: bool = False) -> str:
+    """Create a portfolio owned by ``owner`` through the service (as the admin, who may create
+    for any user); with ``holdings``, fund it and buy two synthetic names."""
+    admin = world.runtime.auth.authenticate_token(world.accounts["admin"].token)
+    service = world.runtime.portfolios
+    portfolio = service.create_portfolio(
+        admin, name=f"matrix-{next(_counter)}", owner_id=owner.user.id
+    )
+    if holdings:
+        day = date(2015, 1, 5)
+        service.add_transactions(
+            admin,
+            portfolio.id,
+            [
+                Transaction.cash(TransactionType.DEPOSIT, day, 10_000),
+                Transaction(TransactionType.BUY, day, "SYN-TEC1", Decimal(10), Decimal(100)),
+                Transaction(TransactionType.BUY, day, "SYN-FIN1", Decimal(10), Decimal(100)),
+            ],
+        )
+    return f"/api/v1/portfolio/{portfolio.id}"
+
+
+def _held(world: World, owner: Account) -> str:
+    return _own_portfolio(world, owner, holdings=True)
+
+
+_CSV = b"date,type,symbol,quantity,price,currency\n2015-01-05,deposit,,1,1000,USD\n"
 
 
 # (method, path) -> (declared permission or None for public, ownership kind, example builder)
@@ -228,6 +260,132 @@ POLICY: dict[tuple[str, str], tuple[Permission | None, str | None, Example]] = {
         Permission.ANALYSIS_RUN,
         None,
         lambda w, a: ("/api/v1/analysis/screen", {"json": {"expression": "close > 0"}}),
+    ),
+    ("POST", "/api/v1/portfolio"): (
+        Permission.PORTFOLIO_WRITE,
+        None,
+        lambda w, a: ("/api/v1/portfolio", {"json": {"name": f"matrix-new-{next(_counter)}"}}),
+    ),
+    ("GET", "/api/v1/portfolio"): (
+        Permission.PORTFOLIO_READ,
+        None,
+        lambda w, a: ("/api/v1/portfolio", {}),
+    ),
+    ("GET", "/api/v1/portfolio/{portfolio_id}"): (
+        Permission.PORTFOLIO_READ,
+        "owned",
+        lambda w, owner: (_own_portfolio(w, owner), {}),
+    ),
+    ("PATCH", "/api/v1/portfolio/{portfolio_id}"): (
+        Permission.PORTFOLIO_WRITE,
+        "owned",
+        lambda w, owner: (
+            _own_portfolio(w, owner),
+            {"json": {"name": f"renamed-{next(_counter)}"}},
+        ),
+    ),
+    ("DELETE", "/api/v1/portfolio/{portfolio_id}"): (
+        Permission.PORTFOLIO_WRITE,
+        "owned",
+        lambda w, owner: (_own_portfolio(w, owner), {}),
+    ),
+    ("POST", "/api/v1/portfolio/{portfolio_id}/transaction"): (
+        Permission.PORTFOLIO_WRITE,
+        "owned",
+        lambda w, owner: (
+            f"{_own_portfolio(w, owner)}/transaction",
+            {
+                "json": {
+                    "type": "deposit",
+                    "trade_date": "2015-01-05",
+                    "quantity": "1",
+                    "price": "1000",
+                }
+            },
+        ),
+    ),
+    ("GET", "/api/v1/portfolio/{portfolio_id}/transactions"): (
+        Permission.PORTFOLIO_READ,
+        "owned",
+        lambda w, owner: (f"{_own_portfolio(w, owner)}/transactions", {}),
+    ),
+    ("POST", "/api/v1/portfolio/{portfolio_id}/import"): (
+        Permission.PORTFOLIO_WRITE,
+        "owned",
+        lambda w, owner: (
+            f"{_own_portfolio(w, owner)}/import",
+            {"files": {"file": ("t.csv", _CSV, "text/csv")}},
+        ),
+    ),
+    ("GET", "/api/v1/portfolio/{portfolio_id}/holdings"): (
+        Permission.PORTFOLIO_READ,
+        "owned",
+        lambda w, owner: (f"{_held(w, owner)}/holdings", {}),
+    ),
+    ("GET", "/api/v1/portfolio/{portfolio_id}/performance"): (
+        Permission.PORTFOLIO_READ,
+        "owned",
+        lambda w, owner: (f"{_held(w, owner)}/performance", {"params": {"series": False}}),
+    ),
+    ("POST", "/api/v1/portfolio/{portfolio_id}/optimize"): (
+        Permission.PORTFOLIO_READ,
+        "owned",
+        lambda w, owner: (f"{_held(w, owner)}/optimize", {"json": {"method": "min_variance"}}),
+    ),
+    ("POST", "/api/v1/portfolio/{portfolio_id}/rebalance"): (
+        Permission.PORTFOLIO_READ,
+        "owned",
+        lambda w, owner: (
+            f"{_held(w, owner)}/rebalance",
+            {"json": {"target_weights": {"SYN-TEC1": 0.5, "SYN-FIN1": 0.4}}},
+        ),
+    ),
+    ("POST", "/api/v1/risk/calculate"): (
+        Permission.RISK_RUN,
+        None,
+        lambda w, a: (
+            "/api/v1/risk/calculate",
+            {"json": {"weights": {SYMBOL: 1.0}, "lookback_days": 40}},
+        ),
+    ),
+    ("POST", "/api/v1/risk/stress-test"): (
+        Permission.RISK_RUN,
+        None,
+        lambda w, a: (
+            "/api/v1/risk/stress-test",
+            {"json": {"weights": {SYMBOL: 1.0}, "shocks": {"all": -0.1}, "scenarios": []}},
+        ),
+    ),
+    ("POST", "/api/v1/risk/monte-carlo"): (
+        Permission.RISK_RUN,
+        None,
+        lambda w, a: (
+            "/api/v1/risk/monte-carlo",
+            {
+                "json": {
+                    "initial_value": 100,
+                    "periods": 5,
+                    "expected_return": 0.01,
+                    "volatility": 0.02,
+                    "n_paths": 100,
+                }
+            },
+        ),
+    ),
+    ("POST", "/api/v1/risk/position-size"): (
+        Permission.RISK_RUN,
+        None,
+        lambda w, a: (
+            "/api/v1/risk/position-size",
+            {
+                "json": {
+                    "method": "fixed_fractional",
+                    "equity": 1000,
+                    "entry_price": 10,
+                    "stop_price": 9,
+                }
+            },
+        ),
     ),
 }
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from quantdesk import __version__
-from quantdesk.cli.commands import analysis, config, db, ingest, market, serve, users
+from quantdesk.cli.commands import (
+    analysis,
+    config,
+    db,
+    ingest,
+    market,
+    portfolio,
+    risk,
+    serve,
+    users,
+)
 from quantdesk.cli.console import console
 
 app = typer.Typer(
@@ -28,6 +38,8 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(db.app, name="db")
 app.add_typer(config.app, name="config")
 app.add_typer(users.app, name="users")
+app.add_typer(risk.app, name="risk")
+app.add_typer(portfolio.app, name="portfolio")
 app.add_typer(users.secrets_app, name="secrets")
 
 

@@ -376,6 +376,32 @@ class MarketDataService:
             synthetic=instrument.synthetic,
         )
 
+    def closes(
+        self,
+        symbols: Sequence[str],
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> pl.DataFrame:
+        """Return daily closes of ``symbols`` side by side: a ``date`` column, one per symbol.
+
+        Dates are the union of the symbols' trading days in ``[start, end)``; a symbol without a
+        bar on a date has a null there. Unknown symbols raise :class:`NotFound` naming them.
+        """
+        frames: list[pl.DataFrame] = []
+        for symbol in dict.fromkeys(normalize_symbol(s) for s in symbols):
+            page = self.history(symbol, Interval.D1, start, end)
+            frames.append(
+                page.bars.select(
+                    pl.col("ts").dt.date().alias("date"), pl.col("close").alias(page.symbol)
+                )
+            )
+        if not frames:
+            return pl.DataFrame({"date": pl.Series([], dtype=pl.Date)})
+        joined = frames[0]
+        for frame in frames[1:]:
+            joined = joined.join(frame, on="date", how="full", coalesce=True)
+        return joined.sort("date")
+
     def search(self, query: str | None = None, limit: int = 50) -> list[SymbolInfo]:
         """Return instruments matching ``query`` with the series stored for each."""
         instruments = self._instruments.search_instruments(query, limit=limit)

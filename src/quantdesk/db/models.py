@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Context, Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
+    Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -170,3 +178,97 @@ class AuditRecord(Base):
     target: Mapped[str | None] = mapped_column(String(200))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """``NUMERIC(38, 12)`` that round-trips :class:`~decimal.Decimal` exactly on every backend.
+
+    PostgreSQL stores it as ``NUMERIC(38, 12)``. SQLite has no decimal type (its NUMERIC
+    affinity keeps only 15 significant digits), so there the value is stored as plain decimal
+    text. Values come back without the trailing zeros the column scale adds.
+    """
+
+    impl = Numeric(38, 12, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(38, 12, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise ValueError(f"{value!r} is not a finite Decimal")
+        return format(value, "f") if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return plain_decimal(Decimal(str(value)) if not isinstance(value, Decimal) else value)
+
+
+_WIDE = Context(prec=80)
+
+
+def plain_decimal(value: Decimal) -> Decimal:
+    """Return ``value`` without trailing fractional zeros and never in exponent form."""
+    normal = value.normalize(_WIDE)
+    exponent = normal.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > 0:
+        return normal.quantize(Decimal(1), context=_WIDE)
+    return normal
+
+
+class PortfolioRecord(Base):
+    """Row of ``portfolios``: a named ledger owned by a user."""
+
+    __tablename__ = "portfolios"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    base_currency: Mapped[str] = mapped_column(String(3))
+    benchmark_symbol: Mapped[str | None] = mapped_column(String(32))
+    lot_method: Mapped[str] = mapped_column(String(16))
+    allow_short: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PortfolioTransactionRecord(Base):
+    """Row of ``portfolio_transactions``; ``sequence`` keeps the order of entry."""
+
+    __tablename__ = "portfolio_transactions"
+    __table_args__ = (
+        PrimaryKeyConstraint("portfolio_id", "id"),
+        UniqueConstraint("portfolio_id", "sequence"),
+        Index("ix_portfolio_transactions_portfolio_id_trade_date", "portfolio_id", "trade_date"),
+    )
+
+    portfolio_id: Mapped[str] = mapped_column(ForeignKey("portfolios.id", ondelete="CASCADE"))
+    id: Mapped[str] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(16))
+    trade_date: Mapped[date] = mapped_column(Date)
+    symbol: Mapped[str | None] = mapped_column(String(32))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal())
+    price: Mapped[Decimal] = mapped_column(ExactDecimal())
+    fees: Mapped[Decimal] = mapped_column(ExactDecimal())
+    currency: Mapped[str] = mapped_column(String(3))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FxRateRecord(Base):
+    """Row of ``fx_rates``: 1 ``currency`` = ``rate`` ``quote_currency`` on ``day``."""
+
+    __tablename__ = "fx_rates"
+    __table_args__ = (PrimaryKeyConstraint("currency", "quote_currency", "day"),)
+
+    currency: Mapped[str] = mapped_column(String(3))
+    quote_currency: Mapped[str] = mapped_column(String(3))
+    day: Mapped[date] = mapped_column(Date)
+    rate: Mapped[Decimal] = mapped_column(ExactDecimal())

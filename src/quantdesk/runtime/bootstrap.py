@@ -22,6 +22,8 @@ from quantdesk.db import SqlInstrumentStore, current_revision, make_engine, upgr
 if TYPE_CHECKING:
     from quantdesk.auth.ratelimit import LoginThrottle, RateLimiter
     from quantdesk.auth.service import AuthService
+    from quantdesk.portfolio.service import PortfolioService
+    from quantdesk.risk.service import RiskService
     from quantdesk.signals.service import AnalysisService
 
 
@@ -59,6 +61,13 @@ class Runtime:
         return AnalysisService(self.market, REGISTRY)
 
     @cached_property
+    def risk(self) -> RiskService:
+        """Return the risk service (metrics, VaR, stress tests, simulations, sizing)."""
+        from quantdesk.risk.service import RiskService
+
+        return RiskService(self.market, self.clock)
+
+    @cached_property
     def login_throttle(self) -> LoginThrottle:
         """Return the brute-force guard for sign-ins."""
         from quantdesk.runtime.security import build_login_throttle
@@ -71,6 +80,17 @@ class Runtime:
         from quantdesk.runtime.security import build_auth_service
 
         return build_auth_service(self.settings, self.engine, self.clock, self.login_throttle)
+
+    @cached_property
+    def portfolios(self) -> PortfolioService:
+        """Return the portfolio service (ledgers, imports, holdings, performance, optimisation);
+        its changes are audited through the account service."""
+        from quantdesk.db.portfolios import SqlPortfolioStore
+        from quantdesk.portfolio.service import PortfolioService
+
+        return PortfolioService(
+            SqlPortfolioStore(self.engine), self.market, self.clock, self.auth.record
+        )
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:

@@ -13,6 +13,7 @@ from quantdesk.cli.console import console, handle_errors
 from quantdesk.cli.context import load_settings, open_runtime
 from quantdesk.config import Settings
 from quantdesk.runtime import configure_logging, ensure_demo_admin, load_demo
+from quantdesk.runtime.demo import ensure_demo_portfolio
 
 HostOption = Annotated[str | None, typer.Option(help="Interface to bind (default from settings)")]
 PortOption = Annotated[int | None, typer.Option(help="Port (default from settings)")]
@@ -54,6 +55,14 @@ def demo(
             for name, result in results.items():
                 summarise(name, result)
             created = ensure_demo_admin(runtime)
+            demo_portfolio = ensure_demo_portfolio(runtime)
+            if demo_portfolio is not None:
+                portfolio, made = demo_portfolio
+                console.print(
+                    f"demo portfolio {portfolio.name!r} ({portfolio.id}) "
+                    f"{'created' if made else 'already there'}: real sp500-20 closes, "
+                    f"see /api/v1/portfolio/{portfolio.id}/holdings"
+                )
         if created is not None:
             email, password = created
             console.print(
