@@ -387,6 +387,25 @@ POLICY: dict[tuple[str, str], tuple[Permission | None, str | None, Example]] = {
             },
         ),
     ),
+    ("PUT", "/api/v1/fx-rates"): (
+        Permission.MARKET_WRITE,
+        None,
+        lambda w, a: (
+            "/api/v1/fx-rates",
+            {
+                "json": {
+                    "rates": [
+                        {
+                            "currency": "EUR",
+                            "quote_currency": "USD",
+                            "day": "2024-01-02",
+                            "rate": "1.0945",
+                        }
+                    ]
+                }
+            },
+        ),
+    ),
 }
 
 CALLERS = [*(role.value for role in Role), "anonymous"]

@@ -16,7 +16,18 @@ from quantdesk import __version__
 from quantdesk.api.deps import API_PREFIX, current_principal
 from quantdesk.api.errors import install_error_handlers, problem_responses
 from quantdesk.api.middleware import RequestIdMiddleware
-from quantdesk.api.routes import analysis, audit, auth, health, keys, market, portfolio, risk, users
+from quantdesk.api.routes import (
+    analysis,
+    audit,
+    auth,
+    fx,
+    health,
+    keys,
+    market,
+    portfolio,
+    risk,
+    users,
+)
 from quantdesk.api.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from quantdesk.auth.rbac import Permission
 from quantdesk.config import Settings
@@ -34,6 +45,7 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     analysis.router,
     risk.router,
     portfolio.router,
+    fx.router,
 )
 """Routers that need a signed-in caller; each route also declares the permission it needs."""
 

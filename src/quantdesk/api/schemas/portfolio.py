@@ -905,3 +905,34 @@ class RebalancePublic(BaseModel):
             optimization=OptimizePublic.of(result.optimization) if result.optimization else None,
             synthetic=list(result.synthetic),
         )
+
+
+class FxRateIn(BaseModel):
+    """One daily rate: 1 ``currency`` = ``rate`` ``quote_currency`` on ``day``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    currency: Currency
+    quote_currency: Currency
+    day: date
+    rate: DecimalIn
+
+    def to_domain(self) -> FxRate:
+        """Return the domain rate."""
+        return FxRate(
+            currency=self.currency, quote_currency=self.quote_currency, day=self.day, rate=self.rate
+        )
+
+
+class FxRatesPut(BaseModel):
+    """Daily FX rates to store; a rate for the same pair and day is replaced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rates: Annotated[list[FxRateIn], Field(min_length=1, max_length=100_000)]
+
+
+class FxRatesStored(BaseModel):
+    """How many rates were stored."""
+
+    stored: int

@@ -26,7 +26,7 @@ from quantdesk.core.errors import Issue, NotFound, PermissionDenied, ValidationE
 from quantdesk.domain.portfolio import LotMethod, Transaction, TransactionType, quantize_money
 from quantdesk.portfolio import ImportPreset, PortfolioConstraints, RebalanceOptions
 from quantdesk.portfolio.optimize import OptimizationMethod
-from quantdesk.portfolio.ports import Portfolio
+from quantdesk.portfolio.ports import FxRate, Portfolio
 from quantdesk.portfolio.service import OptimizationSpec
 from quantdesk.runtime import Runtime
 from quantdesk.runtime.demo import first_admin
@@ -518,4 +518,33 @@ def rebalance(
             f"total value {_money(plan.total_value, base)}; cash after trades "
             f"{_money(plan.residual_cash, base)}; estimated costs "
             f"{_money(plan.total_estimated_cost, base)}"
+        )
+
+
+@app.command("fx-rate")
+def fx_rate(
+    currency: Annotated[str, typer.Argument(help="Currency being priced, e.g. EUR")],
+    quote_currency: Annotated[str, typer.Argument(help="Currency of the price, e.g. USD")],
+    day: Annotated[str, typer.Argument(help="Date, YYYY-MM-DD")],
+    rate: Annotated[str, typer.Argument(help="1 CURRENCY = RATE QUOTE_CURRENCY")],
+    user: UserOption = None,
+) -> None:
+    """Store a daily FX rate (administrators); the same pair and day is replaced."""
+    with handle_errors(), open_runtime() as runtime:
+        principal = _principal(runtime, user)
+        try:
+            on = date.fromisoformat(day.strip())
+        except ValueError:
+            raise ValidationError(
+                "invalid date", [Issue("DAY", f"{day!r} is not YYYY-MM-DD", "day")]
+            ) from None
+        value = _decimal(rate, "rate")
+        assert value is not None
+        stored = runtime.portfolios.add_fx_rates(
+            principal,
+            [FxRate(currency=currency, quote_currency=quote_currency, day=on, rate=value)],
+            context=_CLI,
+        )
+        console.print(
+            f"stored {stored} rate: 1 {currency.upper()} = {value} {quote_currency.upper()}"
         )
