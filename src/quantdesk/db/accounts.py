@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import Engine, delete, func, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from quantdesk.auth.models import ApiKey, AuditContext, AuditEntry, RefreshToken, UserAccount
 from quantdesk.auth.ports import AuditQuery, StoredSecret
 from quantdesk.auth.rbac import Role, Scope
-from quantdesk.core.errors import Conflict, QuantdeskError, StorageError
+from quantdesk.core.errors import Conflict
 from quantdesk.db.models import (
     ApiKeyRecord,
     AuditRecord,
@@ -24,14 +24,8 @@ from quantdesk.db.models import (
     UserRecord,
     UserSecretRecord,
 )
-from quantdesk.db.session import make_session_factory
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """Return ``moment`` as UTC-aware: SQLite returns naive datetimes."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+from quantdesk.db.session import aware as _aware
+from quantdesk.db.session import make_session_factory, transaction
 
 
 def _must(moment: datetime | None) -> datetime:
@@ -397,10 +391,5 @@ class SqlAuthStore:
     @contextmanager
     def transaction(self) -> Iterator[SqlAuthUnitOfWork]:
         """Open a transaction; commit when the block ends, roll back when it raises."""
-        try:
-            with self._sessions.begin() as session:
-                yield SqlAuthUnitOfWork(session)
-        except QuantdeskError:
-            raise
-        except SQLAlchemyError as exc:
-            raise StorageError(f"account store failed, nothing was written: {exc}") from exc
+        with transaction(self._sessions, "account store") as session:
+            yield SqlAuthUnitOfWork(session)

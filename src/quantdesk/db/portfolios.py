@@ -10,24 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import Engine, delete, func, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from quantdesk.core.errors import Conflict, Issue, QuantdeskError, StorageError, ValidationError
+from quantdesk.core.errors import Conflict, Issue, ValidationError
 from quantdesk.db.models import FxRateRecord, PortfolioRecord, PortfolioTransactionRecord
-from quantdesk.db.session import make_session_factory
+from quantdesk.db.session import aware as _aware
+from quantdesk.db.session import make_session_factory, transaction
 from quantdesk.domain.portfolio import LotMethod, Transaction, TransactionType
 from quantdesk.portfolio.ports import FxRate, Portfolio
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """Return ``moment`` as UTC-aware: SQLite returns naive datetimes."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _portfolio(row: PortfolioRecord) -> Portfolio:
@@ -278,10 +272,5 @@ class SqlPortfolioStore:
     @contextmanager
     def transaction(self) -> Iterator[SqlPortfolioUnitOfWork]:
         """Open a transaction; commit when the block ends, roll back when it raises."""
-        try:
-            with self._sessions.begin() as session:
-                yield SqlPortfolioUnitOfWork(session)
-        except QuantdeskError:
-            raise
-        except SQLAlchemyError as exc:
-            raise StorageError(f"portfolio store failed, nothing was written: {exc}") from exc
+        with transaction(self._sessions, "portfolio store") as session:
+            yield SqlPortfolioUnitOfWork(session)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from quantdesk.core.errors import ConfigError
+from quantdesk.core.errors import ConfigError, QuantdeskError, StorageError
 
 
 def normalize_url(url: str) -> str:
@@ -54,3 +58,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Return a session factory bound to ``engine``."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(sessions: sessionmaker[Session], what: str) -> Iterator[Session]:
+    """Open one transaction: commit when the block ends, roll back when it raises.
+
+    Database failures become :class:`StorageError` naming ``what`` ("account store", ...);
+    quantdesk errors raised inside the block pass through after the rollback.
+    """
+    try:
+        with sessions.begin() as session:
+            yield session
+    except QuantdeskError:
+        raise
+    except SQLAlchemyError as exc:
+        raise StorageError(f"{what} failed, nothing was written: {exc}") from exc
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """Return ``moment`` as UTC-aware: SQLite hands back naive datetimes."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
