@@ -26,10 +26,11 @@ Constraints (:class:`PortfolioConstraints`)
     another is 0.2).
 
 Infeasible problems raise :class:`~quantdesk.core.errors.ValidationError` naming the
-constraint responsible. Cheap closed-form checks run first; when the solver still fails,
-the linear constraint groups are relaxed one at a time (a small linear programme each) to
-find the culprit, then the target itself is compared with what the constraints allow, and
-as a last resort the full problem is re-solved with each group removed in turn.
+constraint responsible (:mod:`quantdesk.portfolio._optimize_diagnostics`). Cheap closed-form
+checks run first; when the solver still fails, the linear constraint groups are relaxed one at
+a time (a small linear programme each) to find the culprit, then the target itself is compared
+with what the constraints allow, and as a last resort the full problem is re-solved with each
+group removed in turn.
 """
 
 from __future__ import annotations
@@ -37,16 +38,27 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.optimize import linprog  # type: ignore[import-untyped, unused-ignore]
 
 from quantdesk.core.errors import Issue, ValidationError
+from quantdesk.portfolio._optimize_diagnostics import (
+    BOUNDS,
+    GROSS,
+    LOCATIONS,
+    SECTORS,
+    TURNOVER,
+    diagnose,
+    fail,
+    fmt,
+    infeasible,
+    precheck,
+)
 
 FloatArray = npt.NDArray[np.float64]
 OptimizationMethod = Literal[
@@ -72,17 +84,6 @@ _METHODS: tuple[str, ...] = get_args(OptimizationMethod)
 _LINKAGES: tuple[str, ...] = get_args(HrpLinkage)
 _SCENARIO_METHODS = frozenset({"min_cvar", "hrp"})
 _ACCEPTED_STATUSES = frozenset({"optimal", "optimal_inaccurate", "closed_form"})
-
-_BOUNDS = "weight bounds"
-_SECTORS = "sector limits"
-_GROSS = "gross exposure"
-_TURNOVER = "turnover limit"
-_LOCATIONS = {
-    _BOUNDS: "constraints.weight_bounds",
-    _SECTORS: "constraints.sector_limits",
-    _GROSS: "constraints.max_gross_exposure",
-    _TURNOVER: "constraints.max_turnover",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,35 +200,21 @@ class _Problem:
 
     @property
     def groups(self) -> tuple[str, ...]:
-        present = [_BOUNDS]
+        present = [BOUNDS]
         if self.sector_names:
-            present.append(_SECTORS)
+            present.append(SECTORS)
         if self.gross is not None:
-            present.append(_GROSS)
+            present.append(GROSS)
         if self.turnover is not None:
-            present.append(_TURNOVER)
+            present.append(TURNOVER)
         return tuple(present)
-
-
-def _fmt(value: float) -> str:
-    if value != 0 and abs(value) < 1e-3:
-        return f"{value:.3g}"
-    return repr(round(float(value), 4))
-
-
-def _fail(message: str, location: str, reason: str, field: str | None = None) -> ValidationError:
-    return ValidationError(message, [Issue(location=location, reason=reason, field=field)])
-
-
-def _infeasible(group: str, reason: str) -> ValidationError:
-    return _fail(f"the portfolio is infeasible under the {group}", _LOCATIONS[group], reason)
 
 
 def _finite(name: str, value: float, *, positive: bool = False) -> float:
     number = float(value)
     if not math.isfinite(number) or (positive and number <= 0):
         rule = "a positive finite number" if positive else "a finite number"
-        raise _fail(f"invalid {name}", name, f"must be {rule}, got {value!r}")
+        raise fail(f"invalid {name}", name, f"must be {rule}, got {value!r}")
     return number
 
 
@@ -237,7 +224,7 @@ def _finite(name: str, value: float, *, positive: bool = False) -> float:
 def _labels(index: pd.Index, location: str) -> tuple[str, ...]:
     labels = tuple(map(str, index.tolist()))
     if len(set(labels)) != len(labels):
-        raise _fail(f"invalid {location}", location, "symbols must be unique")
+        raise fail(f"invalid {location}", location, "symbols must be unique")
     return labels
 
 
@@ -245,7 +232,7 @@ def _order(labels: tuple[str, ...], symbols: tuple[str, ...], location: str) -> 
     if labels == symbols:
         return list(range(len(symbols)))
     if set(labels) != set(symbols):
-        raise _fail(
+        raise fail(
             "inconsistent inputs", location, "must be labelled by exactly the portfolio symbols"
         )
     position = {label: index for index, label in enumerate(labels)}
@@ -256,16 +243,16 @@ def _numeric(data: pd.Series | pd.DataFrame, location: str) -> FloatArray:
     try:
         return np.asarray(data.to_numpy(dtype=np.float64))
     except (TypeError, ValueError) as err:
-        raise _fail(f"invalid {location}", location, "every value must be numeric") from err
+        raise fail(f"invalid {location}", location, "every value must be numeric") from err
 
 
 def _scenarios(returns: pd.DataFrame) -> tuple[tuple[str, ...], FloatArray]:
     if not isinstance(returns, pd.DataFrame):
-        raise _fail("invalid returns", "returns", "must be a pandas DataFrame")
+        raise fail("invalid returns", "returns", "must be a pandas DataFrame")
     symbols = _labels(returns.columns, "returns")
     values = _numeric(returns, "returns")
     if values.shape[0] < 2:
-        raise _fail("invalid returns", "returns", "need at least two rows of returns")
+        raise fail("invalid returns", "returns", "need at least two rows of returns")
     bad = ~np.isfinite(values)
     if bad.any():
         row, column = (int(i) for i in np.argwhere(bad)[0])
@@ -289,13 +276,13 @@ def _moments(
 ) -> tuple[tuple[str, ...], FloatArray, FloatArray, FloatArray | None]:
     if returns is None:
         if method in _SCENARIO_METHODS:
-            raise _fail(
+            raise fail(
                 f"method '{method}' needs historical returns",
                 "returns",
                 "pass a returns frame; expected returns and a covariance are not enough",
             )
         if expected_returns is None or covariance is None:
-            raise _fail(
+            raise fail(
                 "missing inputs",
                 "returns",
                 "pass a returns frame, or both expected_returns and covariance",
@@ -307,7 +294,7 @@ def _moments(
         assert expected_returns is not None
         symbols = _labels(expected_returns.index, "expected_returns")
     if len(symbols) < 2:
-        raise _fail("too few symbols", "returns", "need at least two symbols to optimise")
+        raise fail("too few symbols", "returns", "need at least two symbols to optimise")
 
     if expected_returns is not None:
         order = _order(
@@ -326,9 +313,9 @@ def _moments(
         cov = np.cov(scenarios, rowvar=False, ddof=1) * periods_per_year
 
     if not np.isfinite(mu).all():
-        raise _fail("invalid expected_returns", "expected_returns", "values must be finite")
+        raise fail("invalid expected_returns", "expected_returns", "values must be finite")
     if not np.isfinite(cov).all() or not np.allclose(cov, cov.T, rtol=1e-8, atol=1e-12):
-        raise _fail("invalid covariance", "covariance", "must be finite and symmetric")
+        raise fail("invalid covariance", "covariance", "must be finite and symmetric")
     cov = (cov + cov.T) / 2
     try:
         np.linalg.cholesky(cov)
@@ -336,7 +323,7 @@ def _moments(
         # Not positive definite: still fine when merely semi-definite.
         smallest = float(np.linalg.eigvalsh(cov)[0])
         if smallest < -1e-10 * max(1.0, float(np.abs(np.diag(cov)).max())):
-            raise _fail(
+            raise fail(
                 "invalid covariance",
                 "covariance",
                 f"the matrix is not positive semi-definite (smallest eigenvalue {smallest:.3g})",
@@ -351,7 +338,7 @@ def _per_symbol(
         return {}
     unknown = sorted(set(mapping) - set(symbols))
     if unknown:
-        raise _fail(
+        raise fail(
             f"unknown symbols in {location}",
             location,
             f"{', '.join(unknown)} not in the portfolio universe; drop them or add their returns",
@@ -376,21 +363,21 @@ def _bounds(
         upper[index[symbol]] = _finite("constraints.symbol_bounds", symbol_high)
     issues = [
         Issue(
-            location="constraints.symbol_bounds" if symbol in overrides else _LOCATIONS[_BOUNDS],
+            location="constraints.symbol_bounds" if symbol in overrides else LOCATIONS[BOUNDS],
             field=symbol,
-            reason=f"min {_fmt(lower[i])} is above max {_fmt(upper[i])}",
+            reason=f"min {fmt(lower[i])} is above max {fmt(upper[i])}",
         )
         for i, symbol in enumerate(symbols)
         if lower[i] > upper[i]
     ]
     if issues:
-        raise ValidationError(f"the portfolio is infeasible under the {_BOUNDS}", issues)
+        raise ValidationError(f"the portfolio is infeasible under the {BOUNDS}", issues)
     if constraints.long_only and (lower < 0).any():
         symbol = symbols[int(np.argmax(lower < 0))]
-        raise _fail(
+        raise fail(
             "negative weights in a long-only portfolio",
-            _LOCATIONS[_BOUNDS],
-            f"{symbol} may go down to {_fmt(float(lower.min()))}; "
+            LOCATIONS[BOUNDS],
+            f"{symbol} may go down to {fmt(float(lower.min()))}; "
             "set long_only=False to allow short positions",
             field=symbol,
         )
@@ -402,7 +389,7 @@ def _sector_rows(
 ) -> tuple[tuple[str, ...], FloatArray, FloatArray, FloatArray]:
     limits = constraints.sector_limits or {}
     if limits and constraints.sectors is None:
-        raise _fail(
+        raise fail(
             "sector limits without sectors",
             "constraints.sectors",
             "pass a {symbol: sector} mapping to use sector_limits",
@@ -422,8 +409,8 @@ def _sector_rows(
             if str(sectors.get(symbol, "")) == name:
                 matrix[row, column] = 1.0
         if minimum[row] > maximum[row]:
-            raise _infeasible(
-                _SECTORS, f"{name} min {_fmt(minimum[row])} is above its max {_fmt(maximum[row])}"
+            raise infeasible(
+                SECTORS, f"{name} min {fmt(minimum[row])} is above its max {fmt(maximum[row])}"
             )
     return names, matrix, minimum, maximum
 
@@ -473,7 +460,7 @@ def _build_problem(
     ]
     for failed, location, reason in argument_rules:
         if failed:
-            raise _fail(f"invalid {location}", location, reason)
+            raise fail(f"invalid {location}", location, reason)
     risk_free_rate = _finite("risk_free_rate", risk_free_rate)
     if target_return is not None:
         target_return = _finite("target_return", target_return)
@@ -495,14 +482,14 @@ def _build_problem(
         given = _per_symbol(symbols, constraints.current_weights, "constraints.current_weights")
         current = np.array([float(given.get(symbol, 0.0)) for symbol in symbols])
         if not np.isfinite(current).all():
-            raise _fail("invalid current weights", "constraints.current_weights", "not finite")
+            raise fail("invalid current weights", "constraints.current_weights", "not finite")
     turnover = constraints.max_turnover
     if turnover is not None:
         turnover = _finite("constraints.max_turnover", turnover)
         if turnover < 0:
-            raise _fail("invalid turnover limit", "constraints.max_turnover", "must be >= 0")
+            raise fail("invalid turnover limit", "constraints.max_turnover", "must be >= 0")
         if current is None:
-            raise _fail(
+            raise fail(
                 "turnover limit without current weights",
                 "constraints.current_weights",
                 "pass the current weights to limit turnover",
@@ -513,7 +500,7 @@ def _build_problem(
         given_budgets = _per_symbol(symbols, risk_budgets, "risk_budgets")
         budgets_array = np.array([float(given_budgets.get(s, 0.0)) for s in symbols])
         if (budgets_array <= 0).any() or not np.isfinite(budgets_array).all():
-            raise _fail("invalid risk budgets", "risk_budgets", "give every symbol a budget > 0")
+            raise fail("invalid risk budgets", "risk_budgets", "give every symbol a budget > 0")
 
     scheme_rules = [
         (
@@ -530,7 +517,7 @@ def _build_problem(
         ),
         (
             method == "hrp" and bool(lower.min() < 0 or upper.max() > 1),
-            _LOCATIONS[_BOUNDS],
+            LOCATIONS[BOUNDS],
             "HRP bounds must lie in [0, 1]",
         ),
         (
@@ -541,7 +528,7 @@ def _build_problem(
     ]
     for failed, location, reason in scheme_rules:
         if failed:
-            raise _fail(f"unsupported constraints for method '{method}'", location, reason)
+            raise fail(f"unsupported constraints for method '{method}'", location, reason)
 
     return _Problem(
         symbols=symbols,
@@ -568,92 +555,6 @@ def _build_problem(
         hrp_linkage=hrp_linkage,
         transaction_cost=transaction_cost,
     )
-
-
-# --------------------------------------------------------------------------- pre-checks
-
-
-def _precheck(problem: _Problem) -> None:
-    """Raise on infeasibility that closed-form arithmetic can prove."""
-    budget = problem.budget
-    low_total = float(problem.lower.sum())
-    high_total = float(problem.upper.sum())
-    if low_total > budget + 1e-12:
-        raise _infeasible(
-            _BOUNDS,
-            f"the minimum weights sum to {_fmt(low_total)}, above the budget {_fmt(budget)}",
-        )
-    if high_total < budget - 1e-12:
-        raise _infeasible(
-            _BOUNDS,
-            f"the maximum weights sum to {_fmt(high_total)}, below the budget {_fmt(budget)}",
-        )
-    if problem.gross is not None and problem.gross < abs(budget) - 1e-12:
-        raise _infeasible(
-            _GROSS, f"{_fmt(problem.gross)} is below the absolute budget {_fmt(abs(budget))}"
-        )
-
-    member_low = problem.sector_matrix @ problem.lower
-    member_high = problem.sector_matrix @ problem.upper
-    for row, name in enumerate(problem.sector_names):
-        if problem.sector_min[row] > member_high[row] + 1e-12:
-            raise _infeasible(
-                _SECTORS,
-                f"{name} min {_fmt(problem.sector_min[row])} is above the "
-                f"{_fmt(member_high[row])} its members can hold under the weight bounds",
-            )
-        if problem.sector_max[row] < member_low[row] - 1e-12:
-            raise _infeasible(
-                _SECTORS,
-                f"{name} max {_fmt(problem.sector_max[row])} is below the "
-                f"{_fmt(member_low[row])} its members must hold under the weight bounds",
-            )
-    if problem.sector_names:
-        _precheck_sector_totals(problem, member_low, member_high)
-
-    if problem.turnover is not None and problem.current is not None:
-        # Least two-way turnover that reaches the box and the budget: buys must cover the
-        # raised floors, sells the lowered caps, and buys - sells must equal the cash gap.
-        raise_to_floor = float(np.maximum(problem.lower - problem.current, 0).sum())
-        cut_to_cap = float(np.maximum(problem.current - problem.upper, 0).sum())
-        gap = budget - float(problem.current.sum())
-        needed = 2 * max(raise_to_floor, cut_to_cap + gap) - gap
-        if needed > problem.turnover + 1e-9:
-            raise _infeasible(
-                _TURNOVER,
-                f"turnover limit {_fmt(problem.turnover)} cannot reach the weight bounds from "
-                f"current weights (at least {_fmt(needed)} is needed)",
-            )
-
-
-def _precheck_sector_totals(
-    problem: _Problem, member_low: FloatArray, member_high: FloatArray
-) -> None:
-    # A symbol in several limited sectors would be double counted; skip the check then.
-    if (problem.sector_matrix.sum(axis=0) > 1).any():
-        return
-    free = problem.sector_matrix.sum(axis=0) == 0
-    floors = np.maximum(problem.sector_min, member_low)
-    ceilings = np.minimum(problem.sector_max, member_high)
-    free_low = float(problem.lower[free].sum())
-    free_high = float(problem.upper[free].sum())
-    budget = problem.budget
-    if float(floors.sum()) + free_low > budget + 1e-12:
-        parts = [
-            f"{name} min {_fmt(problem.sector_min[row])}"
-            for row, name in enumerate(problem.sector_names)
-            if problem.sector_min[row] > 0
-        ]
-        if free_low > 0:
-            parts.append(f"other symbols' minimums {_fmt(free_low)}")
-        raise _infeasible(_SECTORS, f"{' + '.join(parts)} exceed the budget {_fmt(budget)}")
-    if float(ceilings.sum()) + free_high < budget - 1e-12:
-        parts = [
-            f"{name} max {_fmt(ceilings[row])}" for row, name in enumerate(problem.sector_names)
-        ]
-        if free.any():
-            parts.append(f"other symbols' maximums {_fmt(free_high)}")
-        raise _infeasible(_SECTORS, f"{' + '.join(parts)} fall short of the budget {_fmt(budget)}")
 
 
 # --------------------------------------------------------------------------- skfolio
@@ -724,7 +625,7 @@ def _estimator(problem: _Problem, relax: frozenset[str] = frozenset()) -> Any:
 
     lower: FloatArray | None = problem.lower
     upper: FloatArray | None = problem.upper
-    if _BOUNDS in relax:
+    if BOUNDS in relax:
         lower = np.zeros(len(problem.symbols)) if problem.long_only else None
         upper = None
     elif problem.lower.min() >= 0 and problem.upper.min() >= problem.budget > 0:
@@ -752,7 +653,7 @@ def _estimator(problem: _Problem, relax: frozenset[str] = frozenset()) -> Any:
         "max_weights": upper,
         "save_problem": True,
     }
-    if problem.sector_names and _SECTORS not in relax:
+    if problem.sector_names and SECTORS not in relax:
         rows = []
         bounds = []
         for row in range(len(problem.sector_names)):
@@ -771,7 +672,7 @@ def _estimator(problem: _Problem, relax: frozenset[str] = frozenset()) -> Any:
             problem.current if problem.current is not None else np.zeros(len(problem.symbols))
         )
     homogenised = problem.method in {"max_sharpe", "risk_parity"}
-    if problem.turnover is not None and _TURNOVER not in relax:
+    if problem.turnover is not None and TURNOVER not in relax:
         common["add_constraints"] = _turnover_constraint(problem, homogenised)
 
     if problem.method == "risk_parity":
@@ -785,7 +686,7 @@ def _estimator(problem: _Problem, relax: frozenset[str] = frozenset()) -> Any:
         )
 
     common["budget"] = problem.budget
-    if problem.gross is not None and _GROSS not in relax:
+    if problem.gross is not None and GROSS not in relax:
         short = (problem.gross - problem.budget) / 2
         common["max_long"] = (problem.gross + problem.budget) / 2
         if short > 1e-12:
@@ -837,173 +738,6 @@ def _fit(problem: _Problem, relax: frozenset[str] = frozenset()) -> tuple[FloatA
         # skfolio keeps any iterate the solver returns; an unconverged one is not an answer.
         raise RuntimeError(f"solver stopped with status '{status}'")
     return weights, status, estimator
-
-
-# --------------------------------------------------------------------------- diagnosis
-
-
-def _linprog(
-    problem: _Problem, groups: Sequence[str], objective: FloatArray | None, minimise_turnover: bool
-) -> Any:
-    """Solve a small LP over ``w`` (+ ``|w|`` and ``|w - current|`` auxiliaries)."""
-    n = len(problem.symbols)
-    use_gross = _GROSS in groups and problem.gross is not None
-    use_turnover = (_TURNOVER in groups or minimise_turnover) and problem.current is not None
-    blocks = 1 + int(use_gross) + int(use_turnover)
-    size = blocks * n
-    cost = np.zeros(size)
-    if objective is not None:
-        cost[:n] = objective
-    rows: list[FloatArray] = []
-    rhs: list[float] = []
-    eye = np.eye(n)
-    zero = np.zeros((n, n))
-
-    def block_row(parts: dict[int, FloatArray]) -> FloatArray:
-        return np.hstack([parts.get(block, zero) for block in range(blocks)])
-
-    def block_sum(block: int) -> FloatArray:
-        selector = np.zeros((1, size))
-        selector[0, n * block : n * (block + 1)] = 1.0
-        return selector
-
-    index = 1
-    if use_gross:
-        assert problem.gross is not None
-        rows += [block_row({0: eye, index: -eye}), block_row({0: -eye, index: -eye})]
-        rhs += [0.0] * (2 * n)
-        rows.append(block_sum(index))
-        rhs.append(problem.gross)
-        index += 1
-    if use_turnover:
-        assert problem.current is not None
-        rows += [block_row({0: eye, index: -eye}), block_row({0: -eye, index: -eye})]
-        rhs += list(problem.current) + list(-problem.current)
-        if minimise_turnover:
-            cost += block_sum(index)[0]
-        else:
-            assert problem.turnover is not None
-            rows.append(block_sum(index))
-            rhs.append(problem.turnover)
-    if _SECTORS in groups:
-        for row in range(len(problem.sector_names)):
-            padded = np.concatenate([problem.sector_matrix[row], np.zeros(size - n)])
-            if np.isfinite(problem.sector_max[row]):
-                rows.append(padded[None, :])
-                rhs.append(float(problem.sector_max[row]))
-            if np.isfinite(problem.sector_min[row]):
-                rows.append(-padded[None, :])
-                rhs.append(-float(problem.sector_min[row]))
-    if _BOUNDS in groups:
-        weight_bounds = list(zip(problem.lower, problem.upper, strict=True))
-    elif problem.long_only:
-        weight_bounds = [(0.0, None)] * n
-    else:
-        weight_bounds = [(None, None)] * n
-    bounds: list[tuple[float | None, float | None]] = list(weight_bounds)
-    bounds += [(0.0, None)] * (size - n)
-    equality = np.concatenate([np.ones(n), np.zeros(size - n)])[None, :]
-    return linprog(
-        cost,
-        A_ub=np.vstack(rows) if rows else None,
-        b_ub=np.array(rhs) if rhs else None,
-        A_eq=equality,
-        b_eq=np.array([problem.budget]),
-        bounds=bounds,
-        method="highs",
-    )
-
-
-def _phrase(groups: Sequence[str]) -> str:
-    items = list(groups)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _diagnose(problem: _Problem, error: Exception) -> ValidationError:
-    groups = problem.groups
-    if _linprog(problem, groups, None, False).status == 2:
-        for culprit in (_TURNOVER, _GROSS, _SECTORS, _BOUNDS):
-            if culprit not in groups:
-                continue
-            others = [group for group in groups if group != culprit]
-            if _linprog(problem, others, None, False).status == 2:
-                continue
-            if culprit == _TURNOVER:
-                needed = _linprog(problem, others, None, True).fun
-                return _infeasible(
-                    _TURNOVER,
-                    f"turnover limit {_fmt(problem.turnover or 0.0)} cannot reach the "
-                    f"{_phrase(others)} from "
-                    f"current weights (at least {_fmt(needed)} is needed)",
-                )
-            return _infeasible(
-                culprit, f"the {culprit} cannot hold together with the {_phrase(others)} and budget"
-            )
-        return _fail(
-            "the portfolio is infeasible",
-            "constraints",
-            f"the {_phrase(groups)} cannot all hold together with the budget",
-        )
-
-    if problem.method in {"target_return", "max_sharpe"}:
-        best = _linprog(problem, groups, -problem.mu, False)
-        highest = -float(best.fun)
-        if problem.method == "target_return" and problem.target_return is not None:
-            if highest < problem.target_return:
-                return _fail(
-                    "the target return is unreachable",
-                    "target_return",
-                    f"target return {_fmt(problem.target_return)} exceeds the highest "
-                    f"achievable {_fmt(highest)} under the {_phrase(groups)}",
-                )
-        elif highest <= problem.risk_free_rate:
-            return _fail(
-                "no portfolio beats the risk-free rate",
-                "risk_free_rate",
-                f"the highest achievable expected return {_fmt(highest)} under the "
-                f"{_phrase(groups)} does not exceed the risk-free rate "
-                f"{_fmt(problem.risk_free_rate)}; max_sharpe is undefined",
-            )
-
-    if problem.method == "target_risk" and problem.target_volatility is not None:
-        floor = _lowest_volatility(problem)
-        if floor is not None and floor > problem.target_volatility:
-            return _fail(
-                "the target volatility is unreachable",
-                "target_volatility",
-                f"target volatility {_fmt(problem.target_volatility)} is below the lowest "
-                f"achievable {_fmt(floor)} under the {_phrase(groups)}",
-            )
-
-    for culprit in reversed(groups):
-        try:
-            _fit(problem, frozenset({culprit}))
-        except Exception:
-            continue
-        hint = (
-            " (risk parity needs every weight above zero)"
-            if problem.method == "risk_parity"
-            else ""
-        )
-        return _infeasible(
-            culprit,
-            f"the {problem.method} problem has no solution with the {culprit}; it solves "
-            f"without them{hint}",
-        )
-    return _fail(
-        "the optimisation failed",
-        "method",
-        f"{problem.method} could not be solved ({error}); loosen the constraints",
-    )
-
-
-def _lowest_volatility(problem: _Problem) -> float | None:
-    relaxed = replace(problem, method="min_variance", target_volatility=None)
-    try:
-        weights, _, _ = _fit(relaxed)
-    except Exception:
-        return None
-    return float(np.sqrt(weights @ problem.covariance @ weights))
 
 
 # --------------------------------------------------------------------------- public API
@@ -1090,11 +824,11 @@ def optimize_portfolio(
         transaction_cost=transaction_cost,
         periods_per_year=periods_per_year,
     )
-    _precheck(problem)
+    precheck(problem)
     try:
         weights, status, estimator = _fit(problem)
     except Exception as error:  # skfolio/cvxpy signal infeasibility with several types
-        raise _diagnose(problem, error) from error
+        raise diagnose(problem, error, _fit) from error
 
     # Solver round-off can step a hair outside a bound; report weights inside them.
     weights = np.clip(weights, problem.lower, problem.upper)

@@ -1,12 +1,13 @@
 """Risk: return metrics (full-sample and rolling) and covariance estimators.
 
 :func:`metrics_frame` computes every metric of many return series at once, :func:`summary`
-returns them for one series, :func:`rolling` over a sliding window; the single-metric
-functions (:func:`sharpe`, :func:`max_drawdown`, ...) accept one series or many. Covariance
-estimators (sample, EWMA, Ledoit-Wolf) live in :mod:`quantdesk.risk.covariance`; VaR/CVaR in
-:mod:`~quantdesk.risk.var` and :mod:`~quantdesk.risk.montecarlo` (which also simulates future
-portfolio value), stress tests in :mod:`~quantdesk.risk.stress` and position sizing in
-:mod:`~quantdesk.risk.sizing`. :mod:`quantdesk.risk.service` runs them on stored history.
+returns them for one series, :func:`rolling` (:mod:`~quantdesk.risk.rolling`) over a sliding
+window; the single-metric functions (:func:`sharpe`, :func:`max_drawdown`, ...) accept one
+series or many. Covariance estimators (sample, EWMA, Ledoit-Wolf) live in
+:mod:`quantdesk.risk.covariance`; VaR/CVaR in :mod:`~quantdesk.risk.var` and
+:mod:`~quantdesk.risk.montecarlo` (which also simulates future portfolio value), stress tests in
+:mod:`~quantdesk.risk.stress` and position sizing in :mod:`~quantdesk.risk.sizing`.
+:mod:`quantdesk.risk.service` runs them on stored history.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from quantdesk.risk.covariance import (
 from quantdesk.risk.metrics import (
     BENCHMARK_METRICS,
     METRICS,
-    ROLLING_METRICS,
     DrawdownSpell,
     RiskMetrics,
     alpha,
@@ -38,7 +38,6 @@ from quantdesk.risk.metrics import (
     max_drawdown_duration,
     metrics_frame,
     omega,
-    rolling,
     sharpe,
     skew,
     sortino,
@@ -61,6 +60,7 @@ from quantdesk.risk.montecarlo import (
     simulate_scenarios,
     simulated_component_var,
 )
+from quantdesk.risk.rolling import ROLLING_METRICS, rolling
 from quantdesk.risk.sizing import (
     PositionSize,
     RiskParityResult,
