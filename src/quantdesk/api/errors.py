@@ -20,6 +20,7 @@ from quantdesk.core.errors import (
     ConfigError,
     Conflict,
     NotFound,
+    OrderRejected,
     PermissionDenied,
     ProviderError,
     QuantdeskError,
@@ -84,6 +85,7 @@ log = structlog.get_logger("quantdesk.api")
 
 _STATUS: list[tuple[type[QuantdeskError], int, str]] = [
     (ValidationError, 422, "Invalid request"),
+    (OrderRejected, 422, "Order rejected"),
     (NotFound, 404, "Not found"),
     (Unauthenticated, 401, "Not authenticated"),
     (PermissionDenied, 403, "Forbidden"),
@@ -136,6 +138,8 @@ async def _quantdesk_error(request: Request, exc: Exception) -> JSONResponse:
         caret = getattr(exc, "caret", None)
         if callable(caret):
             extra["caret"] = caret()
+    if isinstance(exc, OrderRejected):
+        extra["code"] = exc.code
     if isinstance(exc, NotFound) and exc.suggestions:
         extra["suggestions"] = list(exc.suggestions)
     if getattr(exc, "retryable", False):

@@ -10,6 +10,7 @@ Every error a caller is expected to handle derives from :class:`QuantdeskError`:
     ├── Unauthenticated             missing, expired or invalid credentials
     ├── PermissionDenied            authenticated, but the role or scope does not allow it
     ├── Throttled                   too many requests; carries ``retry_after`` seconds
+    ├── OrderRejected               an order the simulated account refuses; carries ``reason``
     └── DataError                   market data could not be read or written
         ├── StorageError            a store failed (connection, schema, constraint)
         └── ProviderError           an external data source failed
@@ -144,3 +145,17 @@ class RateLimited(ProviderError):
     ) -> None:
         super().__init__(message, provider=provider, retryable=True, status_code=status_code)
         self.retry_after = retry_after
+
+
+class OrderRejected(QuantdeskError):
+    """An order was refused (buying power, leverage, short selling); ``reason`` says why.
+
+    ``code`` is a stable machine-readable tag (``insufficient_buying_power``,
+    ``short_not_allowed``, ...); ``order_id`` names the order when known.
+    """
+
+    def __init__(self, reason: str, *, code: str = "rejected", order_id: str | None = None) -> None:
+        super().__init__(reason if order_id is None else f"order {order_id}: {reason}")
+        self.reason = reason
+        self.code = code
+        self.order_id = order_id
