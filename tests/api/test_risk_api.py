@@ -10,6 +10,7 @@ import empyrical
 import numpy as np
 import pandas as pd
 import pytest
+from auth_helpers import Account
 from fastapi.testclient import TestClient
 from skfolio.datasets import load_sp500_dataset
 
@@ -178,3 +179,38 @@ def test_bad_risk_requests_are_4xx_naming_the_problem(
     assert problem["detail"]
     if location is not None:
         assert any(location in e["location"] for e in problem["errors"]), problem
+
+
+def test_risk_of_an_owned_portfolio_uses_its_current_weights(
+    client: TestClient, accounts: dict[str, Account]
+) -> None:
+    created = client.post("/api/v1/portfolio", json={"name": "risk-weights"})
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    rows = [
+        {"type": "deposit", "trade_date": "2020-01-02", "quantity": "1", "price": "10000"},
+        {
+            "type": "buy",
+            "trade_date": "2020-01-02",
+            "symbol": "KO",
+            "quantity": "100",
+            "price": "54.69",
+        },
+    ]
+    for row in rows:
+        assert client.post(f"/api/v1/portfolio/{pid}/transaction", json=row).status_code == 201
+    holdings = client.get(f"/api/v1/portfolio/{pid}/holdings").json()
+    response = client.post(
+        "/api/v1/risk/calculate", json={"portfolio_id": pid, "methods": ["historical"]}
+    )
+    assert response.status_code == 200, response.text
+    ko_line = next(line for line in holdings["lines"] if line["symbol"] == "KO")
+    assert response.json()["weights"] == {"KO": pytest.approx(ko_line["weight"])}
+    other = client.post(
+        "/api/v1/risk/calculate",
+        json={"portfolio_id": pid},
+        headers=accounts["other"].headers,
+    )
+    assert other.status_code == 404
+    both = client.post("/api/v1/risk/calculate", json={"portfolio_id": pid, "weights": {"KO": 1}})
+    assert both.status_code == 422
