@@ -1,0 +1,334 @@
+"""Built-in strategies and the registry that builds any of them by name with typed params.
+
+Every built-in trades each symbol on that symbol's own bars with
+:meth:`~quantdesk.backtest.strategy.Context.order_target_percent`, long-only and all-in at
+``weight`` of equity (default 0.95, leaving room for a gap between the deciding close and the
+next open). Signals use the streaming indicators, so they match TA-Lib's batch values.
+
+=====================  ==========================================================================
+name                   rule
+=====================  ==========================================================================
+sma_cross              long when SMA(fast) crosses above SMA(slow), flat when it crosses below
+ema_cross              the same with EMAs
+rsi_reversion          long when RSI(period) < lower, flat when RSI > upper
+bollinger_breakout     long when the close is above the upper band, flat below the middle band
+donchian_trend         long on a close above the previous bar's ``period``-bar high, flat on a
+                       close below the previous bar's low
+fixed_weight_rebalance hold ``weights`` (per symbol), re-sized on the symbol's first bar and
+                       every ``every`` bars after
+=====================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Self
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from quantdesk.backtest.strategy import Context, Strategy
+from quantdesk.core.errors import Issue, ValidationError
+from quantdesk.domain.instruments import normalize_symbol
+
+__all__ = [
+    "BollingerBreakout",
+    "BollingerBreakoutParams",
+    "CrossParams",
+    "DonchianTrend",
+    "DonchianTrendParams",
+    "EmaCross",
+    "FixedWeightRebalance",
+    "FixedWeightRebalanceParams",
+    "RsiReversion",
+    "RsiReversionParams",
+    "SmaCross",
+    "StrategySpec",
+    "make_strategy",
+    "strategy_names",
+    "strategy_spec",
+]
+
+_Weight = Field(default=0.95, gt=0.0, le=10.0, description="target fraction of equity")
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CrossParams(_Params):
+    """Moving-average crossover: ``fast`` < ``slow`` periods (bars)."""
+
+    fast: int = Field(default=10, ge=1, le=10_000)
+    slow: int = Field(default=30, ge=2, le=10_000)
+    weight: float = _Weight
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be below slow ({self.slow})")
+        return self
+
+
+class RsiReversionParams(_Params):
+    """RSI mean reversion: buy below ``lower``, exit above ``upper``."""
+
+    period: int = Field(default=14, ge=2, le=1_000)
+    lower: float = Field(default=30.0, gt=0.0, lt=100.0)
+    upper: float = Field(default=70.0, gt=0.0, lt=100.0)
+    weight: float = _Weight
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.lower >= self.upper:
+            raise ValueError(f"lower ({self.lower}) must be below upper ({self.upper})")
+        return self
+
+
+class BollingerBreakoutParams(_Params):
+    """Bollinger breakout over ``period`` bars with bands ``nbdev`` deviations wide."""
+
+    period: int = Field(default=20, ge=2, le=10_000)
+    nbdev: float = Field(default=2.0, gt=0.0, le=10.0)
+    weight: float = _Weight
+
+
+class DonchianTrendParams(_Params):
+    """Donchian channel breakout over ``period`` bars."""
+
+    period: int = Field(default=20, ge=2, le=10_000)
+    weight: float = _Weight
+
+
+class FixedWeightRebalanceParams(_Params):
+    """Constant weights per symbol, re-sized every ``every`` bars of the symbol."""
+
+    weights: dict[str, float] = Field(min_length=1)
+    every: int = Field(default=21, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        for symbol, weight in self.weights.items():
+            if not (math.isfinite(weight) and -10.0 <= weight <= 10.0):
+                raise ValueError(f"weight of {symbol!r} must be in [-10, 10], got {weight}")
+        return self
+
+
+class _Cross(Strategy):
+    kind = "sma"
+
+    def __init__(self, params: CrossParams) -> None:
+        self.params = params
+        self._previous: dict[str, tuple[float, float]] = {}
+
+    def on_start(self, ctx: Context) -> None:
+        self._previous.clear()
+
+    def on_bar(self, ctx: Context) -> None:
+        fast = float(_scalar(ctx.indicator(self.kind, timeperiod=self.params.fast)))
+        slow = float(_scalar(ctx.indicator(self.kind, timeperiod=self.params.slow)))
+        previous = self._previous.get(ctx.symbol)
+        self._previous[ctx.symbol] = (fast, slow)
+        if previous is None or math.isnan(previous[1]) or math.isnan(slow):
+            return
+        if previous[0] <= previous[1] and fast > slow:
+            ctx.order_target_percent(ctx.symbol, self.params.weight)
+        elif previous[0] >= previous[1] and fast < slow:
+            ctx.order_target_percent(ctx.symbol, 0.0)
+
+
+class SmaCross(_Cross):
+    """Long on an SMA(fast) cross above SMA(slow), flat on the cross below."""
+
+    name = "sma_cross"
+    kind = "sma"
+
+
+class EmaCross(_Cross):
+    """Long on an EMA(fast) cross above EMA(slow), flat on the cross below."""
+
+    name = "ema_cross"
+    kind = "ema"
+
+
+class RsiReversion(Strategy):
+    """Long when RSI falls below ``lower``, flat once it rises above ``upper``."""
+
+    name = "rsi_reversion"
+
+    def __init__(self, params: RsiReversionParams) -> None:
+        self.params = params
+
+    def on_bar(self, ctx: Context) -> None:
+        rsi = float(_scalar(ctx.indicator("rsi", timeperiod=self.params.period)))
+        if math.isnan(rsi):
+            return
+        held = ctx.position(ctx.symbol) + ctx.pending_quantity(ctx.symbol)
+        if rsi < self.params.lower and held == 0:
+            ctx.order_target_percent(ctx.symbol, self.params.weight)
+        elif rsi > self.params.upper and held > 0:
+            ctx.order_target_percent(ctx.symbol, 0.0)
+
+
+class BollingerBreakout(Strategy):
+    """Long on a close above the upper band, flat on a close below the middle band."""
+
+    name = "bollinger_breakout"
+
+    def __init__(self, params: BollingerBreakoutParams) -> None:
+        self.params = params
+
+    def on_bar(self, ctx: Context) -> None:
+        p = self.params
+        bands = ctx.indicator("bbands", timeperiod=p.period, nbdevup=p.nbdev, nbdevdn=p.nbdev)
+        assert isinstance(bands, tuple)
+        upper, middle = float(bands[0]), float(bands[1])
+        if math.isnan(upper):
+            return
+        close = ctx.bar.close
+        held = ctx.position(ctx.symbol) + ctx.pending_quantity(ctx.symbol)
+        if close > upper and held == 0:
+            ctx.order_target_percent(ctx.symbol, p.weight)
+        elif close < middle and held > 0:
+            ctx.order_target_percent(ctx.symbol, 0.0)
+
+
+class DonchianTrend(Strategy):
+    """Long on a close above the previous ``period``-bar high, flat below the previous low."""
+
+    name = "donchian_trend"
+
+    def __init__(self, params: DonchianTrendParams) -> None:
+        self.params = params
+        self._previous: dict[str, tuple[float, float]] = {}
+
+    def on_start(self, ctx: Context) -> None:
+        self._previous.clear()
+
+    def on_bar(self, ctx: Context) -> None:
+        channel = ctx.indicator("donchian", timeperiod=self.params.period)
+        assert isinstance(channel, tuple)
+        previous = self._previous.get(ctx.symbol)
+        self._previous[ctx.symbol] = (float(channel[0]), float(channel[2]))
+        if previous is None or math.isnan(previous[0]):
+            return
+        close = ctx.bar.close
+        held = ctx.position(ctx.symbol) + ctx.pending_quantity(ctx.symbol)
+        if close > previous[0] and held == 0:
+            ctx.order_target_percent(ctx.symbol, self.params.weight)
+        elif close < previous[1] and held > 0:
+            ctx.order_target_percent(ctx.symbol, 0.0)
+
+
+class FixedWeightRebalance(Strategy):
+    """Hold fixed weights, re-sizing each symbol on its first bar and every ``every`` bars."""
+
+    name = "fixed_weight_rebalance"
+
+    def __init__(self, params: FixedWeightRebalanceParams) -> None:
+        self.params = params
+        self._weights = {normalize_symbol(s): w for s, w in params.weights.items()}
+
+    def on_bar(self, ctx: Context) -> None:
+        weight = self._weights.get(ctx.symbol)
+        if weight is None:
+            return
+        if (ctx.bars_seen(ctx.symbol) - 1) % self.params.every == 0:
+            ctx.order_target_percent(ctx.symbol, weight)
+
+
+def _scalar(value: float | tuple[float, ...]) -> float:
+    return value[0] if isinstance(value, tuple) else value
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySpec:
+    """A registered strategy: its name, parameter model and factory."""
+
+    name: str
+    params: type[BaseModel]
+    factory: Callable[[Any], Strategy]
+    description: str
+
+    def schema(self) -> dict[str, Any]:
+        """Return the JSON schema of the parameters (bounds included)."""
+        return self.params.model_json_schema()
+
+
+_REGISTRY: dict[str, StrategySpec] = {
+    spec.name: spec
+    for spec in (
+        StrategySpec("sma_cross", CrossParams, SmaCross, SmaCross.__doc__ or ""),
+        StrategySpec("ema_cross", CrossParams, EmaCross, EmaCross.__doc__ or ""),
+        StrategySpec("rsi_reversion", RsiReversionParams, RsiReversion, RsiReversion.__doc__ or ""),
+        StrategySpec(
+            "bollinger_breakout",
+            BollingerBreakoutParams,
+            BollingerBreakout,
+            BollingerBreakout.__doc__ or "",
+        ),
+        StrategySpec(
+            "donchian_trend", DonchianTrendParams, DonchianTrend, DonchianTrend.__doc__ or ""
+        ),
+        StrategySpec(
+            "fixed_weight_rebalance",
+            FixedWeightRebalanceParams,
+            FixedWeightRebalance,
+            FixedWeightRebalance.__doc__ or "",
+        ),
+    )
+}
+
+
+def strategy_names() -> tuple[str, ...]:
+    """Return the registered strategy names, sorted."""
+    return tuple(sorted(_REGISTRY))
+
+
+def strategy_spec(name: str) -> StrategySpec:
+    """Return the registered strategy ``name``.
+
+    Raises
+    ------
+    ValidationError
+        For an unknown name; the issue lists the valid ones.
+    """
+    spec = _REGISTRY.get(str(name).strip().lower())
+    if spec is None:
+        valid = ", ".join(strategy_names())
+        raise ValidationError(
+            f"unknown strategy {name!r}",
+            [Issue("strategy", f"unknown strategy {name!r}; choose one of {valid}", "name")],
+        )
+    return spec
+
+
+def make_strategy(name: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Strategy:
+    """Return a fresh built-in strategy ``name`` with validated parameters.
+
+    Parameters come from ``params`` and/or keyword arguments (keywords win); missing ones take
+    their defaults.
+
+    Raises
+    ------
+    ValidationError
+        For an unknown strategy, an unknown parameter or a value out of bounds; each issue's
+        location is ``strategy.<name>`` and its field the parameter.
+    """
+    spec = strategy_spec(name)
+    given = {**(params or {}), **kwargs}
+    try:
+        model = spec.params.model_validate(given)
+    except pydantic.ValidationError as error:
+        issues = [
+            Issue(
+                f"strategy.{spec.name}",
+                item["msg"],
+                ".".join(str(part) for part in item["loc"]) or None,
+            )
+            for item in error.errors()
+        ]
+        raise ValidationError(f"invalid parameters for strategy {spec.name!r}", issues) from None
+    return spec.factory(model)
