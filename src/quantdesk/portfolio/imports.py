@@ -63,6 +63,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -242,7 +243,9 @@ def _records(text: str) -> list[tuple[int, list[str]]]:
 _Parsed = Transaction | list[Issue] | None
 
 
-class _RowParser:
+class _RowParser(ABC):
+    """Shared header detection and cell access; each preset implements :meth:`parse`."""
+
     def __init__(self, records: list[tuple[int, list[str]]]) -> None:
         self._records = records
         self._columns: dict[str, int] = {}
@@ -251,8 +254,9 @@ class _RowParser:
     def rows(self) -> list[tuple[int, list[str]]]:
         return self._body
 
+    @abstractmethod
     def parse(self, cells: list[str], line: int) -> _Parsed:
-        raise NotImplementedError
+        """Return the row's transaction, its issues, or ``None`` for a row ignored by design."""
 
     def _cell(self, cells: list[str], name: str) -> str:
         index = self._columns.get(name)
