@@ -177,21 +177,6 @@ class PortfolioRebalance:
 # --------------------------------------------------------------------------- helpers
 
 
-def _money_currencies(state: LedgerState) -> set[str]:
-    needed = {pos.currency for pos in state.positions.values()}
-    for amounts in (
-        state.cash,
-        state.realized_pnl,
-        state.dividends,
-        state.interest,
-        state.taxes_withheld,
-        state.fees_paid,
-        state.contributions,
-    ):
-        needed.update(amounts)
-    return needed
-
-
 def _at_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), UTC)
 
@@ -312,9 +297,7 @@ class PortfolioAnalytics:
         self, portfolio: Portfolio, state: LedgerState, today: date, *, include_closed: bool = False
     ) -> PortfolioHoldings:
         quotes, issues = self._quotes(state.open_positions)
-        rates, fx_issues = self._latest_rates(
-            _money_currencies(state), portfolio.base_currency, today
-        )
+        rates, fx_issues = self._latest_rates(state.currencies, portfolio.base_currency, today)
         issues.extend(fx_issues)
         if issues:
             missing = ", ".join(sorted(issue.field or "" for issue in issues))

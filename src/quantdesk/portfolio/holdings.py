@@ -255,17 +255,7 @@ def holdings(
 def _rates(
     state: LedgerState, fx_rates: Mapping[str, Number], base: str, issues: list[Issue]
 ) -> dict[str, Decimal]:
-    needed = {pos.currency for pos in state.positions.values()}
-    for amounts in (
-        state.cash,
-        state.realized_pnl,
-        state.dividends,
-        state.interest,
-        state.taxes_withheld,
-        state.fees_paid,
-        state.contributions,
-    ):
-        needed.update(amounts)
+    needed = state.currencies
     given = {currency.strip().upper(): value for currency, value in fx_rates.items()}
     rates: dict[str, Decimal] = {base: ONE}
     for currency in sorted(needed - {base}):

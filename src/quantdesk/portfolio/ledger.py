@@ -115,6 +115,22 @@ class LedgerState:
         return out
 
     @property
+    def currencies(self) -> set[str]:
+        """Return every currency the ledger holds positions, cash, income or costs in."""
+        needed = {position.currency for position in self.positions.values()}
+        for amounts in (
+            self.cash,
+            self.realized_pnl,
+            self.dividends,
+            self.interest,
+            self.taxes_withheld,
+            self.fees_paid,
+            self.contributions,
+        ):
+            needed.update(amounts)
+        return needed
+
+    @property
     def open_positions(self) -> dict[str, Position]:
         """Return the positions with a non-zero quantity."""
         return {symbol: pos for symbol, pos in self.positions.items() if pos.is_open}
