@@ -32,7 +32,7 @@ from quantdesk.auth.rbac import Permission
 from quantdesk.core.clock import Clock
 from quantdesk.core.errors import Issue, NotFound, PermissionDenied, ValidationError
 from quantdesk.data.service import MarketDataService
-from quantdesk.domain import Instrument, Interval, normalize_symbol
+from quantdesk.domain import Instrument, normalize_symbol
 from quantdesk.domain.portfolio import MONEY_CONTEXT, Transaction
 from quantdesk.portfolio.holdings import HoldingsReport, holdings
 from quantdesk.portfolio.ledger import LedgerState, replay
@@ -336,16 +336,14 @@ class PortfolioAnalytics:
         return {line.symbol: line.weight for line in report.lines}
 
     def _daily_closes(self, symbol: str, start: date | None, end: date) -> pd.Series[float]:
-        page = self._market.history(
-            symbol,
-            Interval.D1,
+        frame = self._market.closes(
+            [symbol],
             _at_midnight(start) if start is not None else None,
             _at_midnight(end + timedelta(days=1)),
         )
-        bars = page.bars
-        days = pd.DatetimeIndex([pd.Timestamp(ts.date()) for ts in bars.get_column("ts")])
-        series = pd.Series(bars.get_column("close").to_numpy(), index=days, dtype="float64")
-        series = series[~series.index.duplicated(keep="last")].dropna()
+        days = pd.DatetimeIndex(frame.get_column("date").to_list())
+        values = frame.drop("date").to_series(0).to_numpy().astype("float64")
+        series = pd.Series(values, index=days, dtype="float64").dropna()
         series.name = symbol
         return series
 
