@@ -437,7 +437,4 @@ class RiskService:
         return value
 
     def _has(self, symbol: str) -> bool:
-        try:
-            return bool(self._market.series(symbol))
-        except Exception:
-            return False
+        return bool(self._market.series(symbol))
