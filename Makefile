@@ -42,7 +42,13 @@ typecheck: install-dev
 layers: install-dev
 	$(BIN)/lint-imports
 
-bench: install-dev
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(STAMP) $(DEV_STAMP) $@
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_duckdb_store.py
 	$(BIN)/python benchmarks/bench_history.py
 	$(BIN)/python benchmarks/bench_postgres_store.py
