@@ -94,6 +94,18 @@ def _held(world: World, owner: Account) -> str:
     return _own_portfolio(world, owner, holdings=True)
 
 
+_BACKTEST = {"strategy": "sma_cross", "symbols": [SYMBOL], "params": {"fast": 5, "slow": 20}}
+
+
+def _own_backtest(world: World, owner: Account) -> str:
+    """Run a small backtest owned by ``owner`` through the service."""
+    from quantdesk.backtest.spec import BacktestSpec
+
+    principal = world.runtime.auth.authenticate_token(owner.token)
+    outcome = world.runtime.backtests.run(BacktestSpec.parse(_BACKTEST), owner=principal)
+    return f"/api/v1/analysis/backtest/{outcome.run.id}"
+
+
 _CSV = b"date,type,symbol,quantity,price,currency\n2015-01-05,deposit,,1,1000,USD\n"
 
 
@@ -339,6 +351,31 @@ POLICY: dict[tuple[str, str], tuple[Permission | None, str | None, Example]] = {
             f"{_held(w, owner)}/rebalance",
             {"json": {"target_weights": {"SYN-TEC1": 0.5, "SYN-FIN1": 0.4}}},
         ),
+    ),
+    ("GET", "/api/v1/analysis/strategies"): (
+        Permission.ANALYSIS_RUN,
+        None,
+        lambda w, a: ("/api/v1/analysis/strategies", {}),
+    ),
+    ("POST", "/api/v1/analysis/backtest"): (
+        Permission.BACKTEST_RUN,
+        None,
+        lambda w, a: ("/api/v1/analysis/backtest", {"json": _BACKTEST}),
+    ),
+    ("GET", "/api/v1/analysis/backtest"): (
+        Permission.BACKTEST_RUN,
+        None,
+        lambda w, a: ("/api/v1/analysis/backtest", {}),
+    ),
+    ("GET", "/api/v1/analysis/backtest/{run_id}"): (
+        Permission.BACKTEST_RUN,
+        "owned",
+        lambda w, a: (_own_backtest(w, a), {}),
+    ),
+    ("GET", "/api/v1/analysis/backtest/{run_id}/report"): (
+        Permission.BACKTEST_RUN,
+        "owned",
+        lambda w, a: (_own_backtest(w, a) + "/report", {}),
     ),
     ("POST", "/api/v1/risk/calculate"): (
         Permission.RISK_RUN,

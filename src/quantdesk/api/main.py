@@ -20,6 +20,7 @@ from quantdesk.api.routes import (
     analysis,
     audit,
     auth,
+    backtest,
     fx,
     health,
     keys,
@@ -43,6 +44,7 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     audit.router,
     market.router,
     analysis.router,
+    backtest.router,
     risk.router,
     portfolio.router,
     fx.router,
@@ -130,6 +132,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
         app.state.runtime = runtime if runtime is not None else build_runtime(settings)
+        app.state.runtime.recover()
         try:
             yield
         finally:

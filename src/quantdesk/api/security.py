@@ -39,6 +39,7 @@ __all__ = [
     "API_CSP",
     "DASHBOARD_CSP",
     "REDOC_CSP",
+    "REPORT_CSP",
     "SWAGGER_UI_CSP",
     "BodySizeLimitMiddleware",
     "SecurityHeadersMiddleware",
@@ -78,6 +79,12 @@ REDOC_CSP = (
     "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 """Policy of ``/redoc``."""
+
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+"""Policy of backtest tear sheets: inline styles and SVG only, no scripts, nothing fetched."""
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 """Policy of every response that is not HTML (JSON, files)."""

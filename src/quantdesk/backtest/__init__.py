@@ -1,14 +1,19 @@
-"""Backtesting: the event-driven engine, the strategy interface, built-ins and results.
+"""Backtesting: engines, the strategy interface, built-ins, specs, results and artifacts.
 
 from quantdesk.backtest import make_strategy, run_backtest
 result = run_backtest(make_strategy("sma_cross", fast=20, slow=50), {"SPX": frame})
 result.metrics.sharpe, result.trades, result.daily_equity
+
+The HTML tear sheet is :mod:`quantdesk.backtest.report` (it imports matplotlib, so it is not
+loaded with the package); the service over stored data is :mod:`quantdesk.backtest.service`.
 """
 
 from __future__ import annotations
 
-from quantdesk.backtest.event import BarsInput, bars_from_frame, run_backtest
+from quantdesk.backtest.artifacts import load_result, load_spec, save_result
+from quantdesk.backtest.event import BarsInput, ProgressCallback, bars_from_frame, run_backtest
 from quantdesk.backtest.results import BacktestMetrics, BacktestResult, round_trips
+from quantdesk.backtest.spec import BacktestSpec, FeeSpec, SlippageSpec
 from quantdesk.backtest.strategies import (
     BollingerBreakout,
     BollingerBreakoutParams,
@@ -16,6 +21,8 @@ from quantdesk.backtest.strategies import (
     DonchianTrend,
     DonchianTrendParams,
     EmaCross,
+    ExpressionParams,
+    ExpressionStrategy,
     FixedWeightRebalance,
     FixedWeightRebalanceParams,
     RsiReversion,
@@ -32,6 +39,7 @@ __all__ = [
     "FIELDS",
     "BacktestMetrics",
     "BacktestResult",
+    "BacktestSpec",
     "BarsInput",
     "BollingerBreakout",
     "BollingerBreakoutParams",
@@ -40,17 +48,25 @@ __all__ = [
     "DonchianTrend",
     "DonchianTrendParams",
     "EmaCross",
+    "ExpressionParams",
+    "ExpressionStrategy",
+    "FeeSpec",
     "FixedWeightRebalance",
     "FixedWeightRebalanceParams",
+    "ProgressCallback",
     "RsiReversion",
     "RsiReversionParams",
+    "SlippageSpec",
     "SmaCross",
     "Strategy",
     "StrategySpec",
     "bars_from_frame",
+    "load_result",
+    "load_spec",
     "make_strategy",
     "round_trips",
     "run_backtest",
+    "save_result",
     "strategy_names",
     "strategy_spec",
 ]

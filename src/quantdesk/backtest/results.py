@@ -36,7 +36,13 @@ from quantdesk.core.errors import Issue, ValidationError
 from quantdesk.domain.orders import Fill, Order, OrderUpdate
 from quantdesk.risk.metrics import RiskMetrics, summary
 
-__all__ = ["BacktestMetrics", "BacktestResult", "build_result", "round_trips"]
+__all__ = [
+    "BacktestMetrics",
+    "BacktestResult",
+    "benchmark_returns",
+    "build_result",
+    "round_trips",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,17 +137,34 @@ class _Open:
     exit_ts: datetime | None = None
 
 
-def round_trips(fills: Sequence[Fill]) -> pd.DataFrame:
+def round_trips(
+    fills: Sequence[Fill], splits: Sequence[tuple[datetime, str, float]] = ()
+) -> pd.DataFrame:
     """Return the round-trip trades of ``fills`` (definition in the module docstring).
 
     Columns: symbol, direction (``long``/``short``), quantity (largest size held), entry_ts,
     entry_price and exit_price (average fill prices), exit_ts (``NaT`` while open), pnl (cash
     made, fees included), return (pnl over the entry notional), fees.
+
+    ``splits`` lists ``(time, symbol, ratio)`` share splits booked before the fills at or after
+    ``time``: the position and an open trade's share counts are multiplied by ``ratio`` (its
+    notional is unchanged), so a trade spanning a split keeps one round trip with prices in
+    post-split terms for the quantities after it.
     """
     rows: list[dict[str, Any]] = []
     position: dict[str, float] = {}
     current: dict[str, _Open] = {}
+    pending = sorted(splits, key=lambda item: item[0])
+    next_split = 0
     for fill in fills:
+        while next_split < len(pending) and pending[next_split][0] <= fill.ts:
+            _, symbol, ratio = pending[next_split]
+            next_split += 1
+            position[symbol] = position.get(symbol, 0.0) * ratio
+            open_trade = current.get(symbol)
+            if open_trade is not None:
+                open_trade.opened *= ratio
+                open_trade.closed *= ratio
         qty = fill.signed_quantity
         before = position.get(fill.symbol, 0.0)
         remaining = qty
@@ -258,7 +281,15 @@ def _daily(series: pd.Series) -> pd.Series:
     return daily
 
 
-def _benchmark_returns(benchmark: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
+def benchmark_returns(benchmark: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
+    """Return the benchmark's returns between consecutive ``dates`` (the last close on or
+    before each date; the first date has none).
+
+    Raises
+    ------
+    ValidationError
+        For a benchmark that is empty or not indexed by time.
+    """
     if not isinstance(benchmark.index, pd.DatetimeIndex) or benchmark.empty:
         raise ValidationError(
             "invalid benchmark",
@@ -294,8 +325,10 @@ def build_result(
     benchmark: pd.Series | None,
     periods_per_year: float,
     risk_free: float,
+    splits: Sequence[tuple[datetime, str, float]] = (),
 ) -> BacktestResult:
-    """Assemble a :class:`BacktestResult` from the engine's records (used by the engines)."""
+    """Assemble a :class:`BacktestResult` from the engine's records (used by the engines);
+    ``splits`` as in :func:`round_trips`."""
     index = pd.DatetimeIndex(list(stamps), name="ts")
     equity_s = pd.Series(list(equity), index=index, name="equity", dtype=np.float64)
     cash_s = pd.Series(list(cash), index=index, name="cash", dtype=np.float64)
@@ -310,7 +343,7 @@ def build_result(
             [Issue("bars", "metrics need at least two dates of bars", "ts")],
         )
     bench = (
-        None if benchmark is None else _benchmark_returns(benchmark, pd.DatetimeIndex(daily.index))
+        None if benchmark is None else benchmark_returns(benchmark, pd.DatetimeIndex(daily.index))
     )
     aligned = None
     if bench is not None:
@@ -321,7 +354,7 @@ def build_result(
         periods_per_year=periods_per_year,
         risk_free=risk_free,
     )
-    trades = round_trips(fills)
+    trades = round_trips(fills, splits)
     closed = trades[trades["exit_ts"].notna()]
     pnl = closed["pnl"].to_numpy(dtype=np.float64)
     wins, losses = pnl[pnl > 0], pnl[pnl <= 0]

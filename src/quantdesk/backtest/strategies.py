@@ -16,7 +16,24 @@ donchian_trend         long on a close above the previous bar's ``period``-bar h
                        close below the previous bar's low
 fixed_weight_rebalance hold ``weights`` (per symbol), re-sized on the symbol's first bar and
                        every ``every`` bars after
+expression             screener-language rules: long when ``entry`` fires while flat, flat when
+                       ``exit`` fires while long (without ``exit``: as soon as ``entry`` stops
+                       holding)
 =====================  ==========================================================================
+
+With bars of several intervals, the built-ins decide on each symbol's trading (finest) interval
+only and ignore coarser bars.
+
+``expression`` evaluates its conditions with
+:class:`~quantdesk.signals.expressions.StreamingExpression`, one per symbol and rule, advanced
+once per trading bar (nothing is recomputed over the history), so a condition's value at a bar
+equals the screener's batch value at that bar. Only the rule of the current state is checked:
+``entry`` while flat (no position and no working entry order), ``exit`` while long; a position
+of the other sign (opened by hand) is left alone. Missing volume is fed as 0, as in
+:meth:`~quantdesk.backtest.strategy.Context.indicator`. Both texts are compiled when the
+strategy is built: a syntax error, an unknown function or an indicator without a streaming
+version raises a ``ValidationError`` whose field is ``entry`` or ``exit`` and whose reason is
+the parser's ``at column N: ...`` message.
 """
 
 from __future__ import annotations
@@ -27,11 +44,13 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from quantdesk.backtest.strategy import Context, Strategy
 from quantdesk.core.errors import Issue, ValidationError
 from quantdesk.domain.instruments import normalize_symbol
+from quantdesk.signals.expressions import Expression, StreamingExpression, compile_expression
 
 __all__ = [
     "BollingerBreakout",
@@ -40,6 +59,8 @@ __all__ = [
     "DonchianTrend",
     "DonchianTrendParams",
     "EmaCross",
+    "ExpressionParams",
+    "ExpressionStrategy",
     "FixedWeightRebalance",
     "FixedWeightRebalanceParams",
     "RsiReversion",
@@ -116,6 +137,54 @@ class FixedWeightRebalanceParams(_Params):
         return self
 
 
+class ExpressionParams(_Params):
+    """Screener-language rules: ``entry`` opens a long position, ``exit`` closes it.
+
+    Without ``exit`` the position is closed as soon as ``entry`` stops holding.
+    """
+
+    entry: str = Field(
+        min_length=1,
+        max_length=4_000,
+        description="condition (screener language) that opens a long position when flat",
+    )
+    exit: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4_000,
+        description="condition that closes the long position; default: entry no longer holds",
+    )
+    weight: float = _Weight
+
+    @field_validator("entry", "exit")
+    @classmethod
+    def _compiles(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            try:
+                _compile_rule(value, info.field_name or "entry")
+            except ValidationError as error:
+                reason = "; ".join(issue.reason for issue in error.issues)
+                raise PydanticCustomError("expression", "{reason}", {"reason": reason}) from None
+        return value
+
+
+def _compile_rule(text: str, field: str) -> Expression:
+    """Return the compiled condition, checked to have a streaming version.
+
+    Raises
+    ------
+    ValidationError
+        Location ``strategy.expression``, field ``field``, the parser's reason.
+    """
+    try:
+        compiled = compile_expression(text)
+        StreamingExpression(compiled)
+    except ValidationError as error:
+        issues = [Issue("strategy.expression", issue.reason, field) for issue in error.issues]
+        raise ValidationError(f"invalid {field} expression {text!r}", issues) from None
+    return compiled
+
+
 class _Cross(Strategy):
     kind = "sma"
 
@@ -127,6 +196,8 @@ class _Cross(Strategy):
         self._previous.clear()
 
     def on_bar(self, ctx: Context) -> None:
+        if not ctx.is_trading_bar:
+            return
         fast = float(_scalar(ctx.indicator(self.kind, timeperiod=self.params.fast)))
         slow = float(_scalar(ctx.indicator(self.kind, timeperiod=self.params.slow)))
         previous = self._previous.get(ctx.symbol)
@@ -162,6 +233,8 @@ class RsiReversion(Strategy):
         self.params = params
 
     def on_bar(self, ctx: Context) -> None:
+        if not ctx.is_trading_bar:
+            return
         rsi = float(_scalar(ctx.indicator("rsi", timeperiod=self.params.period)))
         if math.isnan(rsi):
             return
@@ -181,6 +254,8 @@ class BollingerBreakout(Strategy):
         self.params = params
 
     def on_bar(self, ctx: Context) -> None:
+        if not ctx.is_trading_bar:
+            return
         p = self.params
         bands = ctx.indicator("bbands", timeperiod=p.period, nbdevup=p.nbdev, nbdevdn=p.nbdev)
         assert isinstance(bands, tuple)
@@ -208,6 +283,8 @@ class DonchianTrend(Strategy):
         self._previous.clear()
 
     def on_bar(self, ctx: Context) -> None:
+        if not ctx.is_trading_bar:
+            return
         channel = ctx.indicator("donchian", timeperiod=self.params.period)
         assert isinstance(channel, tuple)
         previous = self._previous.get(ctx.symbol)
@@ -232,11 +309,65 @@ class FixedWeightRebalance(Strategy):
         self._weights = {normalize_symbol(s): w for s, w in params.weights.items()}
 
     def on_bar(self, ctx: Context) -> None:
+        if not ctx.is_trading_bar:
+            return
         weight = self._weights.get(ctx.symbol)
         if weight is None:
             return
         if (ctx.bars_seen(ctx.symbol) - 1) % self.params.every == 0:
             ctx.order_target_percent(ctx.symbol, weight)
+
+
+class ExpressionStrategy(Strategy):
+    """Long when the ``entry`` condition fires while flat, flat when ``exit`` fires while long.
+
+    Conditions are in the screener language (``crosses_above(sma(20), sma(50))``,
+    ``rsi(14) < 30 and close > sma(200)``); without ``exit`` the position is closed once
+    ``entry`` stops holding. Sizing as the other built-ins: ``weight`` of equity, whole shares.
+
+    Raises
+    ------
+    ValidationError
+        When ``entry`` or ``exit`` does not compile or has no streaming version; the issue's
+        field names the rule.
+    """
+
+    name = "expression"
+
+    def __init__(self, params: ExpressionParams) -> None:
+        self.params = params
+        self._entry = _compile_rule(params.entry, "entry")
+        self._exit = None if params.exit is None else _compile_rule(params.exit, "exit")
+        self._streams: dict[str, tuple[StreamingExpression, StreamingExpression | None]] = {}
+
+    def on_start(self, ctx: Context) -> None:
+        self._streams.clear()
+
+    def on_bar(self, ctx: Context) -> None:
+        if not ctx.is_trading_bar:
+            return
+        bar = ctx.bar
+        streams = self._streams.get(bar.symbol)
+        if streams is None:
+            exit_stream = None if self._exit is None else StreamingExpression(self._exit)
+            streams = (StreamingExpression(self._entry), exit_stream)
+            self._streams[bar.symbol] = streams
+        close = float(bar.close)
+        values = (
+            close if bar.open is None else float(bar.open),
+            close if bar.high is None else float(bar.high),
+            close if bar.low is None else float(bar.low),
+            close,
+            0.0 if bar.volume is None else float(bar.volume),
+            int(bar.ts.timestamp() * 1_000_000),
+        )
+        entry = streams[0].update(*values) is True
+        leave = (not entry) if streams[1] is None else streams[1].update(*values) is True
+        held = ctx.position(bar.symbol) + ctx.pending_quantity(bar.symbol)
+        if abs(held) < 1e-9 and entry:
+            ctx.order_target_percent(bar.symbol, self.params.weight)
+        elif held > 1e-9 and leave:
+            ctx.order_target_percent(bar.symbol, 0.0)
 
 
 def _scalar(value: float | tuple[float, ...]) -> float:
@@ -277,6 +408,12 @@ _REGISTRY: dict[str, StrategySpec] = {
             FixedWeightRebalanceParams,
             FixedWeightRebalance,
             FixedWeightRebalance.__doc__ or "",
+        ),
+        StrategySpec(
+            "expression",
+            ExpressionParams,
+            ExpressionStrategy,
+            "Long when the entry condition fires while flat, flat when exit fires while long.",
         ),
     )
 }

@@ -1,34 +1,69 @@
 """The strategy interface and the context the event-driven engine hands to it.
 
 A :class:`Strategy` reacts to events: :meth:`~Strategy.on_start` once before the first bar,
-:meth:`~Strategy.on_bar` after every bar (of any symbol), :meth:`~Strategy.on_fill` for every
-fill and :meth:`~Strategy.on_stop` once after the last bar. It sees the market only through the
-:class:`Context`, whose history grows one bar at a time: nothing after the current bar has been
-written into it yet, so a strategy cannot look ahead.
+:meth:`~Strategy.on_bar` after every bar (of any symbol and interval),
+:meth:`~Strategy.on_fill` for every fill, :meth:`~Strategy.on_timestamp` once per engine time
+after every bar of that time went through ``on_bar`` (cross-sectional decisions: ranking,
+rotation) and :meth:`~Strategy.on_stop` once after the last bar. It sees the market only
+through the :class:`Context`, whose history grows one bar at a time: nothing after the current
+bar has been written into it yet, so a strategy cannot look ahead.
+
+Intervals
+---------
+A symbol may come with bars of several intervals (say daily and 5-minute). Its finest interval
+is its *trading* interval: the broker matches orders and marks the account on those bars
+only; coarser bars feed their own history and indicators. ``history``, ``history_ts``,
+``bars_seen`` and ``indicator`` take ``interval=None`` for the trading interval or an interval
+label (``"1d"``) for another one; :attr:`Context.bar` ``.interval`` and
+:attr:`Context.is_trading_bar` tell a strategy which interval just closed.
+
+Clock
+-----
+:attr:`Context.ts` is the engine's clock: the start time of the current bar for a trading bar
+(bars are stamped at their start, as the broker expects) and the *end* time of the current bar
+for a coarser bar (the moment that bar became known). Orders are stamped with it and the broker
+fills an order only on trading bars that start strictly after its stamp: a decision on trading
+bar ``t`` trades at bar ``t + 1`` at the earliest, and a decision on a coarser bar trades on the
+first trading bar starting after that bar's end.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from quantdesk.core.errors import Issue, NotFound, ValidationError
 from quantdesk.domain.instruments import normalize_symbol
-from quantdesk.domain.market_data import Bar
-from quantdesk.domain.orders import Fill, Order, OrderSide, OrderType, TimeInForce
-from quantdesk.execution.sim import ExecutionReport, SimulatedBroker
+from quantdesk.domain.market_data import Bar, Interval
+from quantdesk.domain.orders import (
+    Bracket,
+    Fill,
+    Order,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    make_bracket,
+)
+from quantdesk.execution.sim import (
+    AccountPosition,
+    ExecutionReport,
+    MarketContext,
+    SimulatedBroker,
+)
 from quantdesk.indicators.streaming import Output, StreamingIndicator, make_stream
 
 __all__ = ["FIELDS", "Context", "Strategy"]
 
 FIELDS = ("open", "high", "low", "close", "volume")
 _FloatArray = npt.NDArray[np.float64]
+_IndicatorKey = tuple[str, Interval | None, str, tuple[tuple[str, Any], ...]]
 
 
 class Strategy:
@@ -43,10 +78,18 @@ class Strategy:
         """Run once before the first bar (no bar is current yet)."""
 
     def on_bar(self, ctx: Context) -> None:
-        """Run after each bar; ``ctx.bar`` is the bar that just closed."""
+        """Run after each bar; ``ctx.bar`` is the bar that just closed (any interval)."""
 
     def on_fill(self, ctx: Context, fill: Fill) -> None:
         """Run for each fill, after its bar entered the history and before ``on_bar``."""
+
+    def on_timestamp(self, ctx: Context) -> None:
+        """Run once per engine time, after every bar of that time went through ``on_bar``.
+
+        ``ctx.ts`` is that time and ``ctx.bar`` the last bar processed at it; every symbol's
+        history is up to date, so this is the place for decisions across symbols (ranking,
+        rotation). Orders placed here are stamped ``ctx.ts`` like those from ``on_bar``.
+        """
 
     def on_stop(self, ctx: Context) -> None:
         """Run once after the last bar."""
@@ -59,11 +102,12 @@ class Strategy:
 
 @dataclass(slots=True)
 class _History:
-    """Per-symbol buffers filled one bar at a time (later slots are still empty)."""
+    """Buffers of one symbol and interval filled one bar at a time (later slots still empty)."""
 
     columns: dict[str, _FloatArray]
     ts: list[datetime]
     count: int = 0
+    indicators: list[StreamingIndicator] = field(default_factory=list)
 
     @classmethod
     def sized(cls, length: int) -> _History:
@@ -73,50 +117,100 @@ class _History:
     def append(self, bar: Bar) -> None:
         i = self.count
         close = float(bar.close)
-        self.columns["open"][i] = close if bar.open is None else float(bar.open)
-        self.columns["high"][i] = close if bar.high is None else float(bar.high)
-        self.columns["low"][i] = close if bar.low is None else float(bar.low)
+        open_ = close if bar.open is None else float(bar.open)
+        high = close if bar.high is None else float(bar.high)
+        low = close if bar.low is None else float(bar.low)
+        self.columns["open"][i] = open_
+        self.columns["high"][i] = high
+        self.columns["low"][i] = low
         self.columns["close"][i] = close
         self.columns["volume"][i] = math.nan if bar.volume is None else float(bar.volume)
         self.ts.append(bar.ts)
         self.count = i + 1
+        if self.indicators:
+            volume = 0.0 if bar.volume is None else float(bar.volume)
+            stamp = _micros(bar.ts)
+            for indicator in self.indicators:
+                indicator.update(open_, high, low, close, volume, stamp)
+
+
+@dataclass(slots=True)
+class _Symbol:
+    """A symbol's histories per interval; ``trading`` is its finest interval.
+
+    A symbol declared with a bare length has one history under ``None`` whose interval is
+    learnt from its first bar.
+    """
+
+    histories: dict[Interval | None, _History]
+    trading: Interval | None
 
 
 class Context:
     """What a strategy sees and does: the current bar, past bars, indicators, orders, account.
 
     The engine builds it; strategies only read from it and place orders through it. Orders are
-    stamped with the current bar's time, so the broker fills them on later bars only.
+    stamped with the engine clock :attr:`ts`, so the broker fills them on later bars only.
+
+    Parameters
+    ----------
+    broker
+        The simulated broker orders go to.
+    lengths
+        Per symbol, the number of bars it will receive: an ``int`` for one interval, or a
+        mapping interval -> count for several (the finest is the trading interval).
     """
 
-    def __init__(self, broker: SimulatedBroker, lengths: dict[str, int]) -> None:
+    def __init__(
+        self, broker: SimulatedBroker, lengths: Mapping[str, int | Mapping[Interval | str, int]]
+    ) -> None:
         self._broker = broker
-        self._history = {symbol: _History.sized(n) for symbol, n in lengths.items()}
-        self._indicators: dict[tuple[str, str, tuple[tuple[str, Any], ...]], StreamingIndicator]
-        self._indicators = {}
+        self._symbols: dict[str, _Symbol] = {}
+        for symbol, spec in lengths.items():
+            if isinstance(spec, Mapping):
+                histories: dict[Interval | None, _History] = {
+                    Interval.parse(k): _History.sized(n) for k, n in spec.items()
+                }
+                finest = min(
+                    (k for k in histories if k is not None), key=lambda interval: interval.nominal
+                )
+                self._symbols[normalize_symbol(symbol)] = _Symbol(histories, finest)
+            else:
+                self._symbols[normalize_symbol(symbol)] = _Symbol(
+                    {None: _History.sized(spec)}, None
+                )
+        self._indicators: dict[_IndicatorKey, StreamingIndicator] = {}
+        self._by_arguments: dict[tuple[Any, ...], StreamingIndicator] = {}
         self._bar: Bar | None = None
+        self._clock: datetime | None = None
+        self._trading_bar = True
+        self._market: dict[str, MarketContext] = {}
         self._seq = 0
         self._reports: list[ExecutionReport] = []
         self._orders: list[Order] = []
         self._order_ts: list[datetime] = []
         self.log: list[str] = []
-        """Messages the strategy wants kept with the result (prefixed with the bar time)."""
+        """Messages the strategy wants kept with the result (prefixed with the clock time)."""
 
     # -- engine side -------------------------------------------------------------------------
 
-    def _advance(self, bar: Bar) -> None:
-        history = self._history[bar.symbol]
-        history.append(bar)
-        close = float(bar.close)
-        open_ = close if bar.open is None else float(bar.open)
-        high = close if bar.high is None else float(bar.high)
-        low = close if bar.low is None else float(bar.low)
-        volume = 0.0 if bar.volume is None else float(bar.volume)
-        stamp = _micros(bar.ts)
-        for (symbol, _, _), indicator in self._indicators.items():
-            if symbol == bar.symbol:
-                indicator.update(open_, high, low, close, volume, stamp)
+    def _advance(self, bar: Bar, clock: datetime | None = None, *, trading: bool = True) -> None:
+        entry = self._symbols[bar.symbol]
+        if entry.trading is None and None in entry.histories:
+            entry.trading = bar.interval
+        key: Interval | None = bar.interval
+        if key not in entry.histories:
+            key = None
+        entry.histories[key].append(bar)
         self._bar = bar
+        self._clock = bar.ts if clock is None else clock
+        self._trading_bar = trading
+
+    def _set_market(self, symbol: str, context: MarketContext) -> None:
+        self._market[symbol] = context
+
+    def _note(self, ts: datetime, message: str) -> None:
+        self.log.append(f"{ts.isoformat()} {message}")
 
     def _take_reports(self) -> list[ExecutionReport]:
         reports, self._reports = self._reports, []
@@ -127,11 +221,11 @@ class Context:
     @property
     def symbols(self) -> tuple[str, ...]:
         """Return every symbol of the backtest, sorted."""
-        return tuple(sorted(self._history))
+        return tuple(sorted(self._symbols))
 
     @property
     def bar(self) -> Bar:
-        """Return the current bar (the one that just closed)."""
+        """Return the current bar (the one that just closed); ``bar.interval`` is its interval."""
         if self._bar is None:
             raise RuntimeError("no bar yet: the context has a current bar from on_bar onwards")
         return self._bar
@@ -142,27 +236,70 @@ class Context:
         return self.bar.symbol
 
     @property
+    def interval(self) -> Interval:
+        """Return the current bar's interval."""
+        return self.bar.interval
+
+    @property
+    def is_trading_bar(self) -> bool:
+        """Return whether the current bar is of its symbol's trading (finest) interval.
+
+        Only trading bars are matched by the broker; coarser bars only feed history and
+        indicators. Always ``True`` when every symbol has one interval.
+        """
+        if self._bar is None:
+            raise RuntimeError("no bar yet: the context has a current bar from on_bar onwards")
+        return self._trading_bar
+
+    @property
     def ts(self) -> datetime:
-        """Return the current bar's time: the engine's clock."""
-        return self.bar.ts
+        """Return the engine's clock (see the module docstring): orders are stamped with it.
 
-    def bars_seen(self, symbol: str) -> int:
-        """Return how many bars of ``symbol`` have closed so far."""
-        return self._get_history(symbol).count
+        For a trading bar this is the bar's start time ``bar.ts``; for a coarser bar its end.
+        """
+        if self._clock is None:
+            raise RuntimeError("no bar yet: the context has a current bar from on_bar onwards")
+        return self._clock
 
-    def history(self, symbol: str, field: str = "close", n: int | None = None) -> _FloatArray:
+    def trading_interval(self, symbol: str | None = None) -> Interval:
+        """Return the interval the broker trades ``symbol`` on (default: current symbol)."""
+        entry = self._entry(self.symbol if symbol is None else symbol)
+        if entry.trading is None:
+            raise RuntimeError("the symbol's interval is known from its first bar onwards")
+        return entry.trading
+
+    def intervals(self, symbol: str | None = None) -> tuple[Interval, ...]:
+        """Return the intervals ``symbol`` has bars of (default: current), finest first."""
+        entry = self._entry(self.symbol if symbol is None else symbol)
+        known = [k for k in entry.histories if k is not None]
+        if None in entry.histories and entry.trading is not None:
+            known.append(entry.trading)
+        return tuple(sorted(known, key=lambda interval: interval.nominal))
+
+    def bars_seen(self, symbol: str, interval: Interval | str | None = None) -> int:
+        """Return how many bars of ``symbol`` (trading interval by default) have closed so far."""
+        return self._get_history(symbol, interval).count
+
+    def history(
+        self,
+        symbol: str,
+        field: str = "close",
+        n: int | None = None,
+        interval: Interval | str | None = None,
+    ) -> _FloatArray:
         """Return the last ``n`` values (all when ``None``) of ``field`` up to the current bar.
 
-        The array is read-only and ends at the symbol's latest closed bar; it is shorter than
-        ``n`` early in the run. Close-only bars repeat the close in open/high/low; a missing
-        volume is NaN.
+        The array is read-only and ends at the latest closed bar of ``symbol`` in ``interval``
+        (default: its trading interval); it is shorter than ``n`` early in the run. Close-only
+        bars repeat the close in open/high/low; a missing volume is NaN. Prices are as given:
+        corporate actions applied by the engine do not rewrite the history.
 
         Raises
         ------
         ValidationError
-            For an unknown field or a negative ``n``.
+            For an unknown field, a negative ``n`` or an unknown interval label.
         NotFound
-            For a symbol not in the backtest.
+            For a symbol not in the backtest, or an interval the symbol has no bars of.
         """
         if field not in FIELDS:
             raise ValidationError(
@@ -173,30 +310,49 @@ class Context:
             raise ValidationError(
                 "invalid history length", [Issue("history", f"must be >= 0, got {n}", "n")]
             )
-        history = self._get_history(symbol)
+        history = self._get_history(symbol, interval)
         stop = history.count
         start = 0 if n is None else max(0, stop - n)
         view = history.columns[field][start:stop]
         view.flags.writeable = False
         return view
 
-    def history_ts(self, symbol: str, n: int | None = None) -> list[datetime]:
-        """Return the times of the last ``n`` bars (all when ``None``) of ``symbol``."""
-        stamps = self._get_history(symbol).ts
+    def history_ts(
+        self, symbol: str, n: int | None = None, interval: Interval | str | None = None
+    ) -> list[datetime]:
+        """Return the start times of the last ``n`` bars (all when ``None``) of ``symbol``."""
+        stamps = self._get_history(symbol, interval).ts
         return list(stamps if n is None else stamps[max(0, len(stamps) - n) :])
 
-    def indicator(self, name: str, symbol: str | None = None, **params: Any) -> Output:
+    def indicator(
+        self,
+        name: str,
+        symbol: str | None = None,
+        *,
+        interval: Interval | str | None = None,
+        **params: Any,
+    ) -> Output:
         """Return a streaming indicator's current value for ``symbol`` (default: current).
 
-        The first call creates the indicator and feeds it the symbol's history so far; after
-        that the engine updates it with every bar of the symbol. Parameters use the TA-Lib
-        names (``timeperiod``, ``nbdevup``, ...); multi-output indicators return tuples.
+        The indicator runs on the bars of ``interval`` (default: the symbol's trading
+        interval). The first call creates it and feeds it the history so far; after that the
+        engine updates it with every bar of that symbol and interval. Parameters use the
+        TA-Lib names (``timeperiod``, ``nbdevup``, ...); multi-output indicators return tuples.
         """
-        sym = self.symbol if symbol is None else normalize_symbol(symbol)
-        key = (sym, name.lower(), tuple(sorted(params.items())))
+        given = self.symbol if symbol is None else symbol
+        settings = tuple(sorted(params.items()))
+        # Strategies ask for the same indicator on every bar: look the raw arguments up first.
+        fast = (given, interval, name, settings)
+        indicator = self._by_arguments.get(fast)
+        if indicator is not None:
+            return indicator.value
+        sym = normalize_symbol(given)
+        entry = self._entry(sym)
+        slot = self._slot(entry, sym, interval)
+        key = (sym, slot, name.lower(), settings)
         indicator = self._indicators.get(key)
         if indicator is None:
-            history = self._get_history(sym)
+            history = entry.histories[slot]
             indicator = make_stream(name, **params)
             cols = history.columns
             for i in range(history.count):
@@ -210,6 +366,8 @@ class Context:
                     _micros(history.ts[i]),
                 )
             self._indicators[key] = indicator
+            history.indicators.append(indicator)
+        self._by_arguments[fast] = indicator
         return indicator.value
 
     # -- account -----------------------------------------------------------------------------
@@ -221,12 +379,17 @@ class Context:
 
     @property
     def equity(self) -> float:
-        """Return the account's equity, marked at each symbol's latest close."""
+        """Return the account's equity, marked at each symbol's latest trading-bar close."""
         return self._broker.account.equity()
 
     def position(self, symbol: str) -> float:
         """Return the signed quantity held in ``symbol`` (0 when flat)."""
         return self._broker.account.position(normalize_symbol(symbol)).quantity
+
+    def holding(self, symbol: str) -> AccountPosition:
+        """Return the account's position in ``symbol``: quantity, average cost, last mark and
+        realised P&L (after any split or dividend the engine booked)."""
+        return self._broker.account.position(normalize_symbol(symbol))
 
     def open_orders(self, symbol: str | None = None) -> tuple[Order, ...]:
         """Return the orders that can still fill."""
@@ -237,6 +400,40 @@ class Context:
     def _next_id(self) -> str:
         self._seq += 1
         return f"o{self._seq}"
+
+    def _build(
+        self,
+        symbol: str,
+        side: OrderSide | str,
+        quantity: float,
+        type: OrderType | str,
+        limit_price: float | None,
+        stop_price: float | None,
+        trail_amount: float | None,
+        trail_percent: float | None,
+        tif: TimeInForce | str,
+    ) -> Order:
+        # Raw values go to Order, whose validation names every bad field at once.
+        if isinstance(quantity, numbers.Real) and not isinstance(quantity, bool):
+            quantity = float(quantity)
+        return Order(
+            id=self._next_id(),
+            symbol=symbol,
+            side=cast(OrderSide, side),
+            quantity=quantity,
+            type=cast(OrderType, type),
+            limit_price=limit_price,
+            stop_price=stop_price,
+            trail_amount=trail_amount,
+            trail_percent=trail_percent,
+            tif=cast(TimeInForce, tif),
+        )
+
+    def _submitted(self, orders: Sequence[Order], report: ExecutionReport, ts: datetime) -> None:
+        self._reports.append(report)
+        for order in orders:
+            self._orders.append(order)
+            self._order_ts.append(ts)
 
     def order(
         self,
@@ -251,31 +448,78 @@ class Context:
         trail_percent: float | None = None,
         tif: TimeInForce | str = TimeInForce.GTC,
     ) -> Order:
-        """Submit an order stamped with the current bar's time and return it.
+        """Submit an order stamped with the clock :attr:`ts` and return it.
 
         A rejection does not raise: the order's state is ``rejected`` in the result's orders.
 
         Raises
         ------
         ValidationError
-            For an invalid order (see :class:`~quantdesk.domain.orders.Order`).
+            For an invalid order, naming each bad field (location ``order``): a quantity that
+            is not a positive number, an unknown side/type/tif, a limit order without
+            ``limit_price``, ... (see :class:`~quantdesk.domain.orders.Order`).
         """
-        order = Order(
-            id=self._next_id(),
-            symbol=symbol,
-            side=OrderSide(side),
-            quantity=quantity,
-            type=OrderType(type),
-            limit_price=limit_price,
-            stop_price=stop_price,
-            trail_amount=trail_amount,
-            trail_percent=trail_percent,
-            tif=TimeInForce(tif),
+        ts = self.ts
+        order = self._build(
+            symbol, side, quantity, type, limit_price, stop_price, trail_amount, trail_percent, tif
         )
-        self._reports.append(self._broker.submit(order, self.ts))
-        self._orders.append(order)
-        self._order_ts.append(self.ts)
+        report = self._broker.submit(order, ts, self._market.get(order.symbol))
+        self._submitted((order,), report, ts)
         return order
+
+    def bracket(
+        self,
+        symbol: str,
+        side: OrderSide | str,
+        quantity: float,
+        *,
+        stop_loss: float | None = None,
+        take_profit: float | None = None,
+        type: OrderType | str = OrderType.MARKET,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        tif: TimeInForce | str = TimeInForce.GTC,
+    ) -> Bracket:
+        """Submit an entry with a stop-loss and/or take-profit attached; return the bracket.
+
+        The entry is built like :meth:`order` (``type``, ``limit_price``, ``stop_price``,
+        ``tif``); the exits come from :func:`~quantdesk.domain.orders.make_bracket`: GTC, on
+        the opposite side, ids ``<entry id>.sl``/``<entry id>.tp``, one OCO group. They are
+        held until the entry fills and then work for the filled quantity; when both could
+        fill on one bar the broker's OCO rules decide (see
+        :class:`~quantdesk.execution.sim.SimulatedBroker`). Every order of the bracket is
+        listed in the result's orders.
+
+        Raises
+        ------
+        ValidationError
+            For an invalid entry (location ``order``), a missing or non-positive level, or
+            levels on the wrong side of each other or of the entry price (location
+            ``bracket``, field ``stop_loss``/``take_profit``).
+        """
+        ts = self.ts
+        issues = [
+            Issue("bracket", f"must be a finite positive price, got {level!r}", name)
+            for name, level in (("stop_loss", stop_loss), ("take_profit", take_profit))
+            if level is not None
+            and (
+                isinstance(level, bool)
+                or not isinstance(level, numbers.Real)
+                or not math.isfinite(float(level))
+                or float(level) <= 0
+            )
+        ]
+        if issues:
+            raise ValidationError("invalid bracket", issues)
+        entry = self._build(symbol, side, quantity, type, limit_price, stop_price, None, None, tif)
+        bracket = make_bracket(
+            entry,
+            stop_loss=None if stop_loss is None else float(stop_loss),
+            take_profit=None if take_profit is None else float(take_profit),
+        )
+        report = self._broker.submit_bracket(bracket, ts)
+        self._submitted(bracket.orders, report, ts)
+        return bracket
 
     def buy(self, symbol: str, quantity: float, **kwargs: Any) -> Order:
         """Submit a buy order; keyword arguments as in :meth:`order`."""
@@ -301,9 +545,9 @@ class Context:
     def order_target_percent(self, symbol: str, weight: float) -> Order | None:
         """Trade ``symbol`` towards ``weight`` of equity at the current close, in whole shares.
 
-        The target is ``trunc(weight * equity / close)`` shares (rounded towards zero); the
-        order covers the gap from the position plus working entry orders. Returns the market
-        order, or ``None`` when nothing needs trading.
+        The target is ``trunc(weight * equity / close)`` shares (rounded towards zero, close
+        of the symbol's latest trading bar); the order covers the gap from the position plus
+        working entry orders. Returns the market order, or ``None`` when nothing needs trading.
 
         Raises
         ------
@@ -326,16 +570,39 @@ class Context:
         return self.order(sym, side, abs(delta))
 
     def record(self, message: str) -> None:
-        """Keep ``message`` in the result's log, stamped with the current bar time."""
-        stamp = "start" if self._bar is None else self._bar.ts.isoformat()
+        """Keep ``message`` in the result's log, stamped with the clock time (or ``start``)."""
+        stamp = "start" if self._clock is None else self._clock.isoformat()
         self.log.append(f"{stamp} {message}")
 
-    def _get_history(self, symbol: str) -> _History:
+    def _entry(self, symbol: str) -> _Symbol:
         sym = normalize_symbol(symbol)
-        history = self._history.get(sym)
-        if history is None:
+        entry = self._symbols.get(sym)
+        if entry is None:
             raise NotFound(f"symbol {sym!r} is not in this backtest")
-        return history
+        return entry
+
+    def _slot(
+        self, entry: _Symbol, symbol: str, interval: Interval | str | None
+    ) -> Interval | None:
+        if interval is None:
+            return entry.trading if entry.trading in entry.histories else None
+        try:
+            wanted = Interval.parse(interval)
+        except ValueError as error:
+            raise ValidationError(
+                "unknown interval", [Issue("history", str(error), "interval")]
+            ) from None
+        if wanted in entry.histories:
+            return wanted
+        if None in entry.histories and entry.trading in (None, wanted):
+            return None
+        have = ", ".join(i.value for i in self.intervals(symbol)) or "none yet"
+        raise NotFound(f"symbol {symbol!r} has no {wanted.value} bars (it has: {have})")
+
+    def _get_history(self, symbol: str, interval: Interval | str | None = None) -> _History:
+        sym = normalize_symbol(symbol)
+        entry = self._entry(sym)
+        return entry.histories[self._slot(entry, sym, interval)]
 
     @property
     def orders(self) -> Sequence[Order]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -21,6 +24,35 @@ err_console = Console(stderr=True)
 
 EXIT_ERROR = 1
 EXIT_BAD_INPUT = 2
+
+
+def fmt_pct(value: float | None) -> str:
+    """Format a fraction as a percentage; blank for ``None`` or non-finite values."""
+    return "" if value is None or not math.isfinite(value) else f"{value:.2%}"
+
+
+def fmt_num(value: Any) -> str:
+    """Format a float with four decimals (blank when non-finite); other values as text."""
+    if isinstance(value, float):
+        return f"{value:,.4f}" if math.isfinite(value) else ""
+    return "" if value is None else str(value)
+
+
+def fmt_money(value: float | None) -> str:
+    """Format an amount with two decimals and thousands separators; blank when missing."""
+    return "" if value is None or not math.isfinite(value) else f"{value:,.2f}"
+
+
+def parse_date(text: str | None, name: str) -> date | None:
+    """Parse a ``YYYY-MM-DD`` option, raising ``ValidationError`` naming option ``name``."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            "invalid date", [Issue(name, f"'{text}' is not YYYY-MM-DD", name)]
+        ) from None
 
 
 def print_issues(issues: Sequence[Issue], *, title: str, limit: int = 50) -> None:

@@ -7,6 +7,7 @@ import typer
 from quantdesk import __version__
 from quantdesk.cli.commands import (
     analysis,
+    backtest,
     config,
     db,
     ingest,
@@ -34,6 +35,8 @@ app.command("analyze")(analysis.analyze)
 app.command("signals")(analysis.signals)
 app.command("patterns")(analysis.patterns)
 app.command("screen")(analysis.screen)
+app.command("backtest")(backtest.backtest)
+app.command("strategies")(backtest.strategies)
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(db.app, name="db")
 app.add_typer(config.app, name="config")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -272,3 +273,34 @@ class FxRateRecord(Base):
     quote_currency: Mapped[str] = mapped_column(String(3))
     day: Mapped[date] = mapped_column(Date)
     rate: Mapped[Decimal] = mapped_column(ExactDecimal())
+
+
+class BacktestRunRecord(Base):
+    """Row of ``backtest_runs``: one submitted backtest, its status and headline metrics.
+
+    ``owner_id`` is NULL for runs started from the command line; the result's artifacts live
+    under ``QUANTDESK_HOME/backtests/<spec_hash>/``.
+    """
+
+    __tablename__ = "backtest_runs"
+    __table_args__ = (
+        Index("ix_backtest_runs_owner_id_created_at", "owner_id", "created_at"),
+        Index("ix_backtest_runs_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    strategy: Mapped[str] = mapped_column(String(64))
+    symbols: Mapped[list[str]] = mapped_column(JSON)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    spec_hash: Mapped[str] = mapped_column(String(64), index=True)
+    data_digest: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    reused: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -6,6 +6,8 @@ as arguments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,7 @@ from quantdesk.db import SqlInstrumentStore, current_revision, make_engine, upgr
 if TYPE_CHECKING:
     from quantdesk.auth.ratelimit import LoginThrottle, RateLimiter
     from quantdesk.auth.service import AuthService
+    from quantdesk.backtest.service import BacktestService
     from quantdesk.portfolio.service import PortfolioService
     from quantdesk.risk.service import RiskService
     from quantdesk.signals.service import AnalysisService
@@ -93,6 +96,39 @@ class Runtime:
         )
 
     @cached_property
+    def background(self) -> ThreadPoolExecutor:
+        """Return the worker thread that runs submitted backtests one at a time."""
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="quantdesk-background")
+
+    @cached_property
+    def backtests(self) -> BacktestService:
+        """Return the backtest service; submitted runs execute on :attr:`background` and their
+        artifacts live in ``QUANTDESK_HOME/backtests``."""
+        from quantdesk.backtest.service import BacktestService
+        from quantdesk.db.backtests import SqlBacktestStore
+
+        def launch(work: Callable[[], None]) -> None:
+            self.background.submit(work)
+
+        return BacktestService(
+            self.market,
+            SqlBacktestStore(self.engine),
+            self.settings.home_dir / "backtests",
+            self.clock,
+            launch,
+        )
+
+    def recover(self) -> int:
+        """Mark work a stopped process left queued or running as interrupted; return how many.
+
+        Run at API start-up. The embedded profile has one API process, so nothing else can
+        still be working on those runs.
+        """
+        from quantdesk.db.backtests import SqlBacktestStore
+
+        return SqlBacktestStore(self.engine).interrupt_unfinished(self.clock.now())
+
+    @cached_property
     def rate_limiter(self) -> RateLimiter:
         """Return the request rate limiter (memory, or Redis when configured)."""
         from quantdesk.runtime.security import build_rate_limiter
@@ -114,7 +150,9 @@ class Runtime:
         return checks
 
     def close(self) -> None:
-        """Release every connection."""
+        """Stop the background worker (waiting for the running task) and release connections."""
+        if "background" in self.__dict__:
+            self.background.shutdown(wait=True, cancel_futures=True)
         self.bar_store.close()
         self.engine.dispose()
 

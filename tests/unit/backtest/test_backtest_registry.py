@@ -26,6 +26,7 @@ NAMES = (
     "bollinger_breakout",
     "donchian_trend",
     "ema_cross",
+    "expression",
     "fixed_weight_rebalance",
     "rsi_reversion",
     "sma_cross",
@@ -106,7 +107,11 @@ def test_rsi_reversion_enters_after_talib_rsi_dips(spx: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_built_in_runs_and_books_consistently(name: str, spx: pd.DataFrame) -> None:
-    params = {"weights": {"SPX": 0.6}, "every": 63} if name == "fixed_weight_rebalance" else {}
+    params: dict[str, object] = {}
+    if name == "fixed_weight_rebalance":
+        params = {"weights": {"SPX": 0.6}, "every": 63}
+    elif name == "expression":
+        params = {"entry": "rsi(14) < 30", "exit": "rsi(14) > 70"}
     result = run_backtest(make_strategy(name, params), {"SPX": spx}, cash=50_000.0)
     assert result.strategy == name
     assert len(result.fills) > 0

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from quantdesk.backtest.event.engine import BarsInput, bars_from_frame, run_backtest
+from quantdesk.backtest.event.engine import (
+    BarsInput,
+    ProgressCallback,
+    bars_from_frame,
+    run_backtest,
+)
 
-__all__ = ["BarsInput", "bars_from_frame", "run_backtest"]
+__all__ = ["BarsInput", "ProgressCallback", "bars_from_frame", "run_backtest"]

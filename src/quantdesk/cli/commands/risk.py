@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import math
-from datetime import date
-from typing import Annotated, Any, get_args
+from typing import Annotated, get_args
 
 import typer
 from rich.table import Table
 
-from quantdesk.cli.console import console, handle_errors
+from quantdesk.cli.console import (
+    console,
+    fmt_money,
+    fmt_num,
+    fmt_pct,
+    handle_errors,
+    parse_date,
+)
 from quantdesk.cli.context import open_runtime
 from quantdesk.core.errors import Issue, ValidationError
 from quantdesk.risk.service import SizingMethod, VaRMethod
@@ -40,31 +45,6 @@ def parse_weights(text: str) -> dict[str, float]:
     return weights
 
 
-def _pct(value: float | None) -> str:
-    return "" if value is None or not math.isfinite(value) else f"{value:.2%}"
-
-
-def _num(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.4f}" if math.isfinite(value) else ""
-    return "" if value is None else str(value)
-
-
-def _money(value: float | None) -> str:
-    return "" if value is None or not math.isfinite(value) else f"{value:,.2f}"
-
-
-def _date(text: str | None, name: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(
-            "invalid date", [Issue(name, f"'{text}' is not YYYY-MM-DD", name)]
-        ) from None
-
-
 @app.command("calculate")
 def calculate(
     weights: WeightsOption,
@@ -91,8 +71,8 @@ def calculate(
         report = runtime.risk.calculate(
             parse_weights(weights),
             benchmark=benchmark,
-            start=_date(start, "--start"),
-            end=_date(end, "--end"),
+            start=parse_date(start, "--start"),
+            end=parse_date(end, "--end"),
             lookback_days=lookback or None,
             confidence=confidence,
             horizon=horizon,
@@ -105,16 +85,16 @@ def calculate(
         metrics = Table("metric", "value", title=title, title_justify="left")
         for name, metric in report.metrics.to_dict().items():
             if metric is not None:
-                metrics.add_row(name, _num(metric))
+                metrics.add_row(name, fmt_num(metric))
         console.print(metrics)
         var = Table("method", "VaR", "CVaR", "VaR amount", "CVaR amount", "scaling")
         for result in report.var:
             var.add_row(
                 result.method,
-                _pct(result.var),
-                _pct(result.cvar),
-                _money(result.var_amount),
-                _money(result.cvar_amount),
+                fmt_pct(result.var),
+                fmt_pct(result.cvar),
+                fmt_money(result.var_amount),
+                fmt_money(result.cvar_amount),
                 result.scaling,
             )
         console.print(var)
@@ -124,9 +104,9 @@ def calculate(
             for i, symbol in enumerate(c.symbols):
                 parts.add_row(
                     symbol,
-                    _num(float(c.weights[i])),
-                    _pct(float(c.component_var[i])),
-                    _num(float(c.marginal_var[i])),
+                    fmt_num(float(c.weights[i])),
+                    fmt_pct(float(c.component_var[i])),
+                    fmt_num(float(c.marginal_var[i])),
                 )
             console.print(parts)
 
@@ -161,9 +141,9 @@ def stress(
             table.add_row(
                 result.scenario,
                 window,
-                _pct(result.portfolio_return),
-                _money(result.pnl_amount),
-                _pct(result.max_drawdown),
+                fmt_pct(result.portfolio_return),
+                fmt_money(result.pnl_amount),
+                fmt_pct(result.max_drawdown),
                 ", ".join(result.not_covered),
             )
         console.print(table)
@@ -204,11 +184,10 @@ def monte_carlo(
             table.add_row(str(row), *(f"{v:,.0f}" for v in simulation.bands.iloc[row]))
         console.print(table)
         if goal is not None:
-            console.print(f"P(goal at end) = {_pct(simulation.probability_goal_at_end)}")
+            console.print(f"P(goal at end) = {fmt_pct(simulation.probability_goal_at_end)}")
         if floor is not None:
-            console.print(
-                f"P(below floor at any time) = {_pct(simulation.probability_below_floor_any_time)}"
-            )
+            below = fmt_pct(simulation.probability_below_floor_any_time)
+            console.print(f"P(below floor at any time) = {below}")
 
 
 @app.command("size")
@@ -242,12 +221,12 @@ def size(
         table = Table("field", "value", title=method)
         if result.position is not None:
             for name in ("quantity", "notional", "risk_amount", "stop_price"):
-                table.add_row(name, _num(float(getattr(result.position, name))))
+                table.add_row(name, fmt_num(float(getattr(result.position, name))))
         if result.fraction is not None:
-            table.add_row("kelly fraction", _num(result.fraction))
+            table.add_row("kelly fraction", fmt_num(result.fraction))
         if result.volatility_target is not None:
-            table.add_row("exposure scale", _num(result.volatility_target.scale))
+            table.add_row("exposure scale", fmt_num(result.volatility_target.scale))
         if result.risk_parity is not None:
             for label, weight in zip(result.symbols, result.risk_parity.weights, strict=True):
-                table.add_row(label, _pct(float(weight)))
+                table.add_row(label, fmt_pct(float(weight)))
         console.print(table)
