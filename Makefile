@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,nlp]'
 	@touch $(STAMP) $@
 
 install: $(STAMP)
@@ -45,7 +45,7 @@ layers: install-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,nlp,bench]'
 	@touch $(STAMP) $(DEV_STAMP) $@
 
 bench: $(BENCH_STAMP)
