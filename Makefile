@@ -52,6 +52,8 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_duckdb_store.py
 	$(BIN)/python benchmarks/bench_history.py
 	$(BIN)/python benchmarks/bench_postgres_store.py
+	$(BIN)/python benchmarks/bench_backtest_event.py
+	$(BIN)/python benchmarks/bench_backtest_vectorized.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -25,6 +25,8 @@ def test_public_surface_is_pinned() -> None:
     assert sorted(backtest.__all__) == sorted(
         [
             "FIELDS",
+            "METRIC_COLUMNS",
+            "VECTORIZED_STRATEGIES",
             "BacktestMetrics",
             "BacktestResult",
             "BacktestSpec",
@@ -44,18 +46,24 @@ def test_public_surface_is_pinned() -> None:
             "RsiReversion",
             "RsiReversionParams",
             "ProgressCallback",
+            "SizeType",
             "SlippageSpec",
             "SmaCross",
             "Strategy",
+            "StrategySignals",
             "StrategySpec",
+            "VectorizedResult",
             "bars_from_frame",
             "load_result",
             "load_spec",
             "make_strategy",
             "round_trips",
             "run_backtest",
+            "run_signals",
+            "run_strategy",
             "save_result",
             "strategy_names",
+            "strategy_signals",
             "strategy_spec",
         ]
     )
