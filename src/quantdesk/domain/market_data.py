@@ -7,9 +7,11 @@ are stamped at 00:00 UTC of their session date.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from quantdesk.domain.instruments import normalize_symbol
 
@@ -100,13 +102,36 @@ def _finite_positive(value: float, field: str) -> None:
         raise ValueError(f"{field} must be a finite positive number, got {value!r}")
 
 
-@dataclass(frozen=True, slots=True)
+def _finite_non_negative(value: float, field: str) -> None:
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{field} must be a finite non-negative number, got {value!r}")
+
+
+_INF = math.inf
+_SYMBOLS: dict[str, str] = {}
+_SYMBOLS_LIMIT = 65_536
+
+
+def _remember_symbol(symbol: str) -> str:
+    # normalize_symbol is pure, so its result per raw spelling can be memoised (bounded).
+    normal = normalize_symbol(symbol)
+    if type(symbol) is str:
+        if len(_SYMBOLS) >= _SYMBOLS_LIMIT:
+            _SYMBOLS.clear()
+        _SYMBOLS[symbol] = normal
+    return normal
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class Bar:
     """One OHLCV bar.
 
     ``open``, ``high`` and ``low`` are ``None`` together for close-only series (datasets that
     publish only closing prices); quantdesk never invents them. ``volume`` is ``None`` when the
     source has none.
+
+    Raises ``ValueError`` for a malformed symbol or interval, a naive time, a non-finite or
+    non-positive price, inconsistent OHLC or a negative volume.
     """
 
     symbol: str
@@ -118,30 +143,80 @@ class Bar:
     close: float
     volume: float | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "symbol", normalize_symbol(self.symbol))
-        object.__setattr__(self, "interval", Interval.parse(self.interval))
-        object.__setattr__(self, "ts", _utc(self.ts, "bar timestamp"))
-        _finite_positive(self.close, "close")
-        ohl = (self.open, self.high, self.low)
-        if any(v is None for v in ohl):
-            if not all(v is None for v in ohl):
+    def __init__(
+        self,
+        symbol: str,
+        interval: Interval,
+        ts: datetime,
+        open: float | None,
+        high: float | None,
+        low: float | None,
+        close: float,
+        volume: float | None = None,
+    ) -> None:
+        # Engines build one Bar per row, so already-normal inputs (a known symbol, an Interval,
+        # a UTC datetime, float prices) take the shortest path; anything else goes through the
+        # general conversions, and every value is still checked. Each field is written once
+        # through its slot (a frozen dataclass's generated __init__ costs several times more).
+        normal = _SYMBOLS.get(symbol) if type(symbol) is str else None
+        if normal is None:
+            normal = _remember_symbol(symbol)
+        if type(interval) is not Interval:
+            interval = Interval.parse(interval)
+        if type(ts) is not datetime or ts.tzinfo is not UTC:
+            ts = _utc(ts, "bar timestamp")
+        if not (type(close) is float and 0.0 < close < _INF):
+            _finite_positive(close, "close")
+        if open is None or high is None or low is None:
+            if open is not None or high is not None or low is not None:
                 raise ValueError("open, high and low must all be set, or all be None (close-only)")
         else:
-            open_, high, low = (float(v) for v in ohl if v is not None)
-            for name, value in (("open", open_), ("high", high), ("low", low)):
-                _finite_positive(value, name)
-            if high < max(open_, self.close, low):
-                raise ValueError(f"high {high} is below open, low or close")
-            if low > min(open_, self.close):
-                raise ValueError(f"low {low} is above open or close")
-        if self.volume is not None and (not math.isfinite(self.volume) or self.volume < 0):
-            raise ValueError(f"volume must be a finite non-negative number, got {self.volume!r}")
+            open_, high_, low_ = float(open), float(high), float(low)
+            if not 0.0 < open_ < _INF:
+                _finite_positive(open_, "open")
+            if not 0.0 < high_ < _INF:
+                _finite_positive(high_, "high")
+            if not 0.0 < low_ < _INF:
+                _finite_positive(low_, "low")
+            if high_ < open_ or high_ < close or high_ < low_:
+                raise ValueError(f"high {high_} is below open, low or close")
+            if low_ > open_ or low_ > close:
+                raise ValueError(f"low {low_} is above open or close")
+        if volume is not None and not (type(volume) is float and 0.0 <= volume < _INF):
+            _finite_non_negative(volume, "volume")
+        _SET_SYMBOL(self, normal)
+        _SET_INTERVAL(self, interval)
+        _SET_TS(self, ts)
+        _SET_OPEN(self, open)
+        _SET_HIGH(self, high)
+        _SET_LOW(self, low)
+        _SET_CLOSE(self, close)
+        _SET_VOLUME(self, volume)
 
     @property
     def close_only(self) -> bool:
         """Return whether the bar carries a close but no open, high or low."""
         return self.open is None
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    setter: Callable[[Any, Any], None] = vars(cls)[name].__set__
+    return setter
+
+
+(
+    _SET_SYMBOL,
+    _SET_INTERVAL,
+    _SET_TS,
+    _SET_OPEN,
+    _SET_HIGH,
+    _SET_LOW,
+    _SET_CLOSE,
+    _SET_VOLUME,
+) = (
+    _slot_setter(Bar, name)
+    for name in ("symbol", "interval", "ts", "open", "high", "low", "close", "volume")
+)
 
 
 class TradeSide(StrEnum):

@@ -184,3 +184,13 @@ def test_short_selling_can_be_forbidden() -> None:
 def test_account_config_is_validated(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValidationError):
         AccountConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_quantities_lists_open_positions_by_symbol() -> None:
+    account = Account(AccountConfig(initial_cash=100_000))
+    account.apply_fill(Fill("o1", "MSFT", TS, BUY, 10, 100.0))
+    account.apply_fill(Fill("o2", "AAPL", TS, SELL, 5, 50.0))
+    account.apply_fill(Fill("o3", "XYZ", TS, BUY, 3, 20.0))
+    account.apply_fill(Fill("o4", "MSFT", TS, SELL, 10, 101.0))  # flat again
+    assert account.quantities() == {"AAPL": -5.0, "XYZ": 3.0}
+    assert account.quantities() == {s: p.quantity for s, p in account.positions().items()}

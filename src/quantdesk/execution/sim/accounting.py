@@ -20,8 +20,9 @@ reduce a position are always allowed. There are no margin calls or forced liquid
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from quantdesk.core.errors import Issue, OrderRejected, ValidationError
 from quantdesk.domain.instruments import normalize_symbol
@@ -37,6 +38,7 @@ from quantdesk.execution.sim._accounting_nb import (
 __all__ = ["Account", "AccountConfig", "AccountPosition", "AccountSnapshot"]
 
 _TOLERANCE = 1e-9
+_INF = math.inf
 
 
 def _finite(value: float, name: str, *, minimum: float = 0.0, strict: bool = False) -> None:
@@ -84,7 +86,7 @@ class AccountConfig:
         return self.borrow_rates.get(symbol, self.borrow_rate)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class AccountPosition:
     """A position in the simulated account (``quantity < 0`` is short)."""
 
@@ -93,6 +95,22 @@ class AccountPosition:
     average_cost: float
     last_price: float
     realised_pnl: float
+
+    def __init__(
+        self,
+        symbol: str,
+        quantity: float,
+        average_cost: float,
+        last_price: float,
+        realised_pnl: float,
+    ) -> None:
+        # Built for every position on every recorded bar: write the slots directly (a frozen
+        # dataclass's generated __init__ goes through object.__setattr__ field by field).
+        _SET_SYMBOL(self, symbol)
+        _SET_QUANTITY(self, quantity)
+        _SET_AVERAGE_COST(self, average_cost)
+        _SET_LAST_PRICE(self, last_price)
+        _SET_REALISED_PNL(self, realised_pnl)
 
     @property
     def market_value(self) -> float:
@@ -103,6 +121,17 @@ class AccountPosition:
     def unrealised_pnl(self) -> float:
         """Return ``quantity * (last_price - average_cost)``."""
         return self.quantity * (self.last_price - self.average_cost)
+
+
+def _slot_setter(name: str) -> Callable[[Any, Any], None]:
+    setter: Callable[[Any, Any], None] = vars(AccountPosition)[name].__set__
+    return setter
+
+
+_SET_SYMBOL, _SET_QUANTITY, _SET_AVERAGE_COST, _SET_LAST_PRICE, _SET_REALISED_PNL = (
+    _slot_setter(name)
+    for name in ("symbol", "quantity", "average_cost", "last_price", "realised_pnl")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +157,19 @@ class _Book:
     average_cost: float = 0.0
     last_price: float = math.nan
     realised: float = 0.0
+    # whether the book's key is a normalised symbol (fills booked directly may carry others)
+    normal: bool = True
+
+
+# read-only stand-in for a symbol never traded nor marked
+_FLAT = _Book()
+
+
+def _is_normal(symbol: str) -> bool:
+    try:
+        return normalize_symbol(symbol) == symbol
+    except (ValueError, AttributeError, TypeError):
+        return False
 
 
 class Account:
@@ -168,41 +210,82 @@ class Account:
         return self._realised
 
     def _book(self, symbol: str) -> _Book:
-        return self._books.setdefault(symbol, _Book())
+        book = self._books.get(symbol)
+        if book is None:
+            book = self._books[symbol] = _Book(normal=_is_normal(symbol))
+        return book
+
+    def _find(self, symbol: str) -> tuple[str, _Book | None]:
+        # Normalisation is idempotent, so a symbol that is the key of a book known to be
+        # normal needs no normalising; anything else is normalised (and validated) first.
+        book = self._books.get(symbol)
+        if book is None or not book.normal:
+            symbol = normalize_symbol(symbol)
+            book = self._books.get(symbol)
+        return symbol, book
 
     def position(self, symbol: str) -> AccountPosition:
         """Return the position in ``symbol`` (flat if never traded)."""
-        symbol = normalize_symbol(symbol)
-        book = self._books.get(symbol, _Book())
+        symbol, book = self._find(symbol)
+        if book is None:
+            return AccountPosition(symbol, 0.0, 0.0, math.nan, 0.0)
         return AccountPosition(
             symbol, book.quantity, book.average_cost, book.last_price, book.realised
         )
 
     def positions(self) -> dict[str, AccountPosition]:
         """Return the open (non-flat) positions by symbol."""
-        return {s: self.position(s) for s, b in sorted(self._books.items()) if b.quantity != 0.0}
+        return {
+            s: (
+                AccountPosition(s, b.quantity, b.average_cost, b.last_price, b.realised)
+                if b.normal
+                else self.position(s)
+            )
+            for s, b in sorted(self._books.items())
+            if b.quantity != 0.0
+        }
+
+    def quantities(self) -> dict[str, float]:
+        """Return the signed quantity of every open (non-flat) position, by sorted symbol.
+
+        The same as ``{s: p.quantity for s, p in positions().items()}``, without building the
+        positions.
+        """
+        return {
+            s: b.quantity if b.normal else self.position(s).quantity
+            for s, b in sorted(self._books.items())
+            if b.quantity != 0.0
+        }
 
     def last_price(self, symbol: str) -> float | None:
         """Return the last mark of ``symbol``, or ``None`` before any."""
-        book = self._books.get(normalize_symbol(symbol))
+        _, book = self._find(symbol)
         return None if book is None or math.isnan(book.last_price) else book.last_price
 
     def mark(self, symbol: str, price: float) -> None:
         """Value ``symbol`` at ``price`` from now on (the matching engine marks at each close)."""
-        if not math.isfinite(price) or price <= 0:
-            raise ValueError(f"mark price must be finite and positive, got {price!r}")
-        self._book(normalize_symbol(symbol)).last_price = float(price)
-
-    def _value(self, book: _Book) -> float:
-        return 0.0 if book.quantity == 0.0 else book.quantity * book.last_price
+        if not (type(price) is float and 0.0 < price < _INF):
+            if not math.isfinite(price) or price <= 0:
+                raise ValueError(f"mark price must be finite and positive, got {price!r}")
+            price = float(price)
+        book = self._books.get(symbol)
+        if book is None or not book.normal:
+            book = self._book(normalize_symbol(symbol))
+        book.last_price = price
 
     def equity(self) -> float:
         """Return cash plus the market value of every position."""
-        return self._cash + sum((self._value(b) for b in self._books.values()), 0.0)
+        # Flat books add exactly 0.0 to the sum, so leaving them out changes no bit.
+        return self._cash + sum(
+            [b.quantity * b.last_price for b in self._books.values() if b.quantity != 0.0], 0.0
+        )
 
     def gross_exposure(self) -> float:
         """Return the sum of absolute position market values."""
-        return sum((abs(self._value(b)) for b in self._books.values()), 0.0)
+        return sum(
+            [abs(b.quantity * b.last_price) for b in self._books.values() if b.quantity != 0.0],
+            0.0,
+        )
 
     def unrealised_pnl(self) -> float:
         """Return the unrealised P&L of every open position at its last mark."""
@@ -241,9 +324,9 @@ class Account:
         (``code="insufficient_buying_power"``): after the trade, with the symbol re-marked at
         ``price`` and ``fee`` paid, ``gross exposure <= max_leverage * equity`` and equity > 0.
         """
-        symbol = normalize_symbol(symbol)
+        symbol, found = self._find(symbol)
         quantity, price, fee = float(quantity), float(price), float(fee)
-        book = self._books.get(symbol, _Book())
+        book = _FLAT if found is None else found
         trade = quantity * side.sign
         after = book.quantity + trade
         if not self.config.allow_short and after < -_TOLERANCE * max(1.0, abs(trade)):
@@ -295,11 +378,11 @@ class Account:
         ``|quantity| * price * rate * days / day_count``, valued at ``price`` (default: the last
         mark). Longs and flat positions cost nothing.
         """
-        book = self._books.get(normalize_symbol(symbol))
+        symbol, book = self._find(symbol)
         if book is None or book.quantity >= 0 or days <= 0:
             return 0.0
         value = book.last_price if price is None else float(price)
-        rate = self.config.borrow_rate_for(normalize_symbol(symbol))
+        rate = self.config.borrow_rate_for(symbol)
         cost = float(
             borrow_cost_nb(book.quantity, value, rate, float(days), float(self.config.day_count))
         )
@@ -315,7 +398,7 @@ class Account:
             raise ValidationError(
                 "invalid split", [Issue("split", f"ratio must be positive, got {ratio!r}", "ratio")]
             )
-        book = self._books.get(normalize_symbol(symbol))
+        _, book = self._find(symbol)
         if book is None:
             return
         quantity, cost = split_nb(book.quantity, book.average_cost, float(ratio))
@@ -332,7 +415,7 @@ class Account:
                 "invalid dividend",
                 [Issue("dividend", f"must be >= 0, got {amount_per_share!r}", "amount")],
             )
-        book = self._books.get(normalize_symbol(symbol))
+        _, book = self._find(symbol)
         if book is None or book.quantity == 0.0:
             return 0.0
         cash = float(dividend_cash_nb(book.quantity, float(amount_per_share)))

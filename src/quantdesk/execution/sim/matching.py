@@ -43,9 +43,10 @@ Matching rules (prices and costs in :mod:`.fills`, :mod:`.fees`, :mod:`.slippage
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 from quantdesk.core.errors import Conflict, Issue, NotFound, OrderRejected, ValidationError
 from quantdesk.domain.instruments import normalize_symbol
@@ -80,6 +81,8 @@ from quantdesk.execution.sim.slippage import (
 __all__ = ["ExecutionConfig", "ExecutionReport", "MarketContext", "SimulatedBroker"]
 
 _TOLERANCE = 1e-9
+# the statuses OrderStatus.is_terminal accepts, as a set for the per-bar loops
+_TERMINAL = frozenset(status for status in OrderStatus if status.is_terminal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +111,7 @@ class ExecutionConfig:
         object.__setattr__(self, "market_fill", MarketFill(self.market_fill))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class MarketContext:
     """Per-bar inputs some slippage models need: quoted spread (price units), daily
     volatility (fraction) and average daily volume (units)."""
@@ -116,6 +119,28 @@ class MarketContext:
     spread: float | None = None
     volatility: float | None = None
     adv: float | None = None
+
+    def __init__(
+        self,
+        spread: float | None = None,
+        volatility: float | None = None,
+        adv: float | None = None,
+    ) -> None:
+        # Engines build one per bar: write the slots directly (a frozen dataclass's generated
+        # __init__ goes through object.__setattr__ field by field).
+        _SET_SPREAD(self, spread)
+        _SET_VOLATILITY(self, volatility)
+        _SET_ADV(self, adv)
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    setter: Callable[[Any, Any], None] = vars(cls)[name].__set__
+    return setter
+
+
+_SET_SPREAD, _SET_VOLATILITY, _SET_ADV = (
+    _slot_setter(MarketContext, name) for name in ("spread", "volatility", "adv")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +170,14 @@ class _Working:
     activation_price: float = math.nan
     activation_at_open: bool = True
     reason: str | None = None
-    # kernel inputs, cached from the order (refreshed when a split rewrites it)
+    # kernel inputs and time-in-force flags, cached from the order (refreshed when a split
+    # rewrites it)
     code: int = 0
     sign: int = 1
     limit: float = math.nan
     stop: float = math.nan
+    day_order: bool = False
+    immediate: bool = False
 
     def refresh(self) -> None:
         order = self.order
@@ -157,6 +185,8 @@ class _Working:
         self.sign = order.side.sign
         self.limit = math.nan if order.limit_price is None else order.limit_price
         self.stop = math.nan if order.stop_price is None else order.stop_price
+        self.day_order = order.tif is TimeInForce.DAY
+        self.immediate = order.tif is TimeInForce.IOC or order.tif is TimeInForce.FOK
 
 
 @dataclass(slots=True)
@@ -164,6 +194,7 @@ class _SymbolState:
     ts: datetime
     close: float
     volume: float
+    day: date
     used: float = 0.0
 
 
@@ -226,12 +257,11 @@ class SimulatedBroker:
 
     def open_orders(self, symbol: str | None = None) -> tuple[Order, ...]:
         """Return the orders that can still fill (all symbols, or one)."""
-        wanted = None if symbol is None else normalize_symbol(symbol)
-        return tuple(
-            w.order
-            for w in self._orders.values()
-            if not w.status.is_terminal and (wanted is None or w.order.symbol == wanted)
-        )
+        if symbol is None:
+            return tuple(w.order for w in self._orders.values() if not w.status.is_terminal)
+        # a symbol's queue holds its orders in submission order (terminal ones pruned lazily)
+        queue = self._by_symbol.get(normalize_symbol(symbol), ())
+        return tuple(w.order for w in queue if not w.status.is_terminal)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -286,7 +316,7 @@ class SimulatedBroker:
         if immediate and state is not None:
             bar = _Bar(ts, state.close, state.close, state.close, state.volume, context or _EMPTY)
             working.first_bar = ts
-            working.session = state.ts.date()
+            working.session = state.day
             self._fill(working, state.close, bar, state, updates, fills)
             self._close_immediate(working, ts, updates)
         return ExecutionReport(tuple(fills), tuple(updates))
@@ -387,29 +417,43 @@ class SimulatedBroker:
             When the slippage model needs a spread, volatility or ADV it was not given.
         """
         symbol = bar.symbol
+        ts = bar.ts
         close = float(bar.close)
+        volume = math.nan if bar.volume is None else float(bar.volume)
+        state = self._symbols.get(symbol)
+        if state is not None and ts <= state.ts:
+            raise ValueError(f"{symbol}: bar at {ts} is not after the previous bar {state.ts}")
+        day = ts.date()
+        queue = self._by_symbol.get(symbol)
+        if not queue:
+            # Nothing can fill: accrue the borrow fee, mark the close, remember the bar.
+            if state is None:
+                self._symbols[symbol] = _SymbolState(ts, close, volume, day)
+            else:
+                if day > state.day:
+                    self.account.accrue_borrow(symbol, (day - state.day).days)
+                state.ts, state.close, state.volume, state.day = ts, close, volume, day
+                state.used = 0.0
+            self.account.mark(symbol, close)
+            return _NO_REPORT
         if bar.open is None or bar.high is None or bar.low is None:
             open_, high, low = close, close, close
         else:
             open_, high, low = float(bar.open), float(bar.high), float(bar.low)
-        volume = math.nan if bar.volume is None else float(bar.volume)
-        current = _Bar(bar.ts, open_, high, low, volume, context or _EMPTY)
-        state = self._symbols.get(symbol)
-        if state is not None and bar.ts <= state.ts:
-            raise ValueError(f"{symbol}: bar at {bar.ts} is not after the previous bar {state.ts}")
-        working = [w for w in self._by_symbol.get(symbol, []) if not w.status.is_terminal]
+        current = _Bar(ts, open_, high, low, volume, context or _EMPTY)
+        working = [w for w in queue if w.status not in _TERMINAL]
         self._by_symbol[symbol] = working
         if working:
             self._check_inputs(current.context)
         updates: list[OrderUpdate] = []
         fills: list[Fill] = []
-        day = bar.ts.date()
-        if state is not None and day > state.ts.date():
-            self.account.accrue_borrow(symbol, (day - state.ts.date()).days)
+        if state is not None and day > state.day:
+            self.account.accrue_borrow(symbol, (day - state.day).days)
             for order in working:
-                self._expire_day(order, day, bar.ts, updates, inclusive=False)
+                if order.day_order:
+                    self._expire_day(order, day, ts, updates, inclusive=False)
         if state is None:
-            state = _SymbolState(bar.ts, close, volume)
+            state = _SymbolState(ts, close, volume, day)
             self._symbols[symbol] = state
         state.used = 0.0
         evaluated: list[_Working] = []
@@ -435,14 +479,18 @@ class SimulatedBroker:
                 if winner is not None:
                     self._fill(winner[0], winner[1], current, state, updates, fills)
         for order in evaluated:
-            if order.status.is_terminal:
+            if order.status in _TERMINAL:
                 continue
-            entered_inside = order.activated == bar.ts and not order.activation_at_open
-            if order.order.type is OrderType.TRAILING_STOP and not entered_inside:
+            if order.code == ORDER_TRAILING_STOP and not (
+                order.activated == ts and not order.activation_at_open
+            ):
                 order.extreme = ratchet_extreme(order.order, order.extreme, high, low)
-            self._close_immediate(order, bar.ts, updates)
+            if order.immediate:
+                self._close_immediate(order, ts, updates)
         self.account.mark(symbol, close)
-        state.ts, state.close, state.volume = bar.ts, close, volume
+        state.ts, state.close, state.volume, state.day = ts, close, volume, day
+        if not fills and not updates:
+            return _NO_REPORT
         return ExecutionReport(tuple(fills), tuple(updates))
 
     # -- internals -------------------------------------------------------------------------
@@ -513,7 +561,7 @@ class SimulatedBroker:
         )
 
     def _eligible(self, working: _Working, bar: _Bar) -> bool:
-        if working.status.is_terminal or working.submitted >= bar.ts:
+        if working.status in _TERMINAL or working.submitted >= bar.ts:
             return False
         parent = self._parent(working)
         if parent is not None and parent.filled <= _TOLERANCE:
@@ -526,7 +574,8 @@ class SimulatedBroker:
     def _evaluate(self, working: _Working, bar: _Bar) -> float | None:
         order = working.order
         open_ = bar.open
-        if working.activated == bar.ts and not working.activation_at_open:
+        activated = working.activated
+        if activated is not None and activated == bar.ts and not working.activation_at_open:
             if not order.type.is_stop:
                 return None
             open_ = working.activation_price
@@ -713,6 +762,8 @@ class SimulatedBroker:
 
 
 _EMPTY = MarketContext()
+# what most bars produce; reports are immutable, so one instance serves every such bar
+_NO_REPORT = ExecutionReport()
 
 
 def _merge(reports: Iterable[ExecutionReport]) -> ExecutionReport:
