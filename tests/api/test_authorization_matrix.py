@@ -377,6 +377,44 @@ POLICY: dict[tuple[str, str], tuple[Permission | None, str | None, Example]] = {
         "owned",
         lambda w, a: (_own_backtest(w, a) + "/report", {}),
     ),
+    ("POST", "/api/v1/ml/predict/price"): (
+        Permission.ML_READ,
+        None,
+        lambda w, a: ("/api/v1/ml/predict/price", {"json": {"symbol": SYMBOL, "horizon": 5}}),
+    ),
+    ("POST", "/api/v1/ml/predict/trend"): (
+        Permission.ML_READ,
+        None,
+        lambda w, a: ("/api/v1/ml/predict/trend", {"json": {"symbol": SYMBOL, "horizon": 5}}),
+    ),
+    ("POST", "/api/v1/ml/predict/volatility"): (
+        Permission.ML_READ,
+        None,
+        lambda w, a: ("/api/v1/ml/predict/volatility", {"json": {"symbol": SYMBOL}}),
+    ),
+    ("GET", "/api/v1/ml/model/performance"): (
+        Permission.ML_READ,
+        None,
+        lambda w, a: ("/api/v1/ml/model/performance", {}),
+    ),
+    ("GET", "/api/v1/ml/models"): (
+        Permission.ML_READ,
+        None,
+        lambda w, a: ("/api/v1/ml/models", {}),
+    ),
+    ("POST", "/api/v1/ml/models/train"): (
+        Permission.ML_TRAIN,
+        None,
+        lambda w, a: (
+            "/api/v1/ml/models/train",
+            {"json": {"symbol": SYMBOL, "task": "volatility", "horizon": 1}},
+        ),
+    ),
+    ("POST", "/api/v1/ml/models/{name}/versions/{version}/promote"): (
+        Permission.ML_TRAIN,
+        None,
+        lambda w, a: ("/api/v1/ml/models/SYN-IDX-trend-5d/versions/1/promote", {}),
+    ),
     ("POST", "/api/v1/risk/calculate"): (
         Permission.RISK_RUN,
         None,

@@ -25,6 +25,7 @@ from quantdesk.api.routes import (
     health,
     keys,
     market,
+    ml,
     portfolio,
     risk,
     users,
@@ -47,6 +48,7 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     backtest.router,
     risk.router,
     portfolio.router,
+    ml.router,
     fx.router,
 )
 """Routers that need a signed-in caller; each route also declares the permission it needs."""

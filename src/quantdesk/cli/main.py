@@ -12,6 +12,7 @@ from quantdesk.cli.commands import (
     db,
     ingest,
     market,
+    ml,
     portfolio,
     risk,
     serve,
@@ -43,6 +44,7 @@ app.add_typer(config.app, name="config")
 app.add_typer(users.app, name="users")
 app.add_typer(risk.app, name="risk")
 app.add_typer(portfolio.app, name="portfolio")
+app.add_typer(ml.app, name="ml")
 app.add_typer(users.secrets_app, name="secrets")
 
 

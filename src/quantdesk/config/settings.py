@@ -141,6 +141,18 @@ class SecretsSettings(_Section):
     master_keys: list[SecretStr] = Field(default_factory=list)
 
 
+class MLSettings(_Section):
+    """Model tracking and registry (MLflow).
+
+    ``tracking_uri`` defaults to a SQLite store ``QUANTDESK_HOME/mlflow.db`` with artifacts in
+    ``QUANTDESK_HOME/mlartifacts``; set it to a remote tracking server (``http://host:5000``)
+    or a database URL to share models between machines.
+    """
+
+    tracking_uri: str | None = None
+    experiment: str = Field(default="quantdesk", min_length=1, max_length=100)
+
+
 class LoggingSettings(_Section):
     """Logging: ``auto`` is readable in a terminal and JSON lines otherwise."""
 
@@ -182,6 +194,7 @@ class Settings(BaseSettings):
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    ml: MLSettings = Field(default_factory=MLSettings)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -243,6 +256,18 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.home_dir / 'quantdesk.db'}"
 
     @property
+    def mlflow_tracking_uri(self) -> str:
+        """Return the MLflow tracking (and registry) URI."""
+        if self.ml.tracking_uri:
+            return self.ml.tracking_uri
+        return f"sqlite:///{self.home_dir / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts_dir(self) -> Path:
+        """Return where model artifacts go with the default local tracking store."""
+        return self.home_dir / "mlartifacts"
+
+    @property
     def postgres_bar_store_url(self) -> str | None:
         """Return the PostgreSQL URL of the bar store, if one is configured."""
         if self.storage.url:
@@ -261,4 +286,5 @@ class Settings(BaseSettings):
             data["storage"]["url"] = mask_url(data["storage"]["url"])
         if data["redis"]["url"]:
             data["redis"]["url"] = mask_url(data["redis"]["url"])
+        data["ml"]["tracking_uri"] = mask_url(self.mlflow_tracking_uri)
         return data

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from quantdesk.auth.ratelimit import LoginThrottle, RateLimiter
     from quantdesk.auth.service import AuthService
     from quantdesk.backtest.service import BacktestService
+    from quantdesk.ml.training import MLService
     from quantdesk.portfolio.service import PortfolioService
     from quantdesk.risk.service import RiskService
     from quantdesk.signals.service import AnalysisService
@@ -117,6 +118,20 @@ class Runtime:
             self.clock,
             launch,
         )
+
+    @cached_property
+    def ml(self) -> MLService:
+        """Return the forecasting service; runs and models are tracked in MLflow (SQLite under
+        ``QUANTDESK_HOME`` unless ``QUANTDESK_ML__TRACKING_URI`` points elsewhere)."""
+        from quantdesk.ml.registry import MlflowModelRegistry
+        from quantdesk.ml.training import MLService
+
+        registry = MlflowModelRegistry(
+            self.settings.mlflow_tracking_uri,
+            self.settings.mlflow_artifacts_dir,
+            self.settings.ml.experiment,
+        )
+        return MLService(self.market, registry, self.clock)
 
     def recover(self) -> int:
         """Mark work a stopped process left queued or running as interrupted; return how many.
