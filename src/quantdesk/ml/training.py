@@ -188,13 +188,29 @@ class MLService:
         Where runs, versions and stages are kept (MLflow in the runtime).
     clock
         Time of training runs.
+    sentiment
+        Returns a symbol's stored daily news sentiment (``date``/``mean``/``count``/
+        ``dispersion``) or ``None``; when it has rows, the sentiment features join the model's.
     """
 
-    def __init__(self, market: MarketDataService, registry: ModelRegistry, clock: Clock) -> None:
+    def __init__(
+        self,
+        market: MarketDataService,
+        registry: ModelRegistry,
+        clock: Clock,
+        sentiment: Callable[[str], pd.DataFrame | None] | None = None,
+    ) -> None:
         self._market = market
         self._registry = registry
         self._clock = clock
+        self._sentiment = sentiment
         self._code_version: str | None = None
+
+    def _news(self, symbol: str) -> pd.DataFrame | None:
+        if self._sentiment is None:
+            return None
+        frame = self._sentiment(symbol)
+        return None if frame is None or len(frame) == 0 else frame
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -301,7 +317,8 @@ class MLService:
         close = bars["close"]
         returns = np.log(close).diff()
         spec = FeatureSpec()
-        features = build_features(bars, spec)
+        news = self._news(sym)
+        features = build_features(bars, spec, sentiment=news)
         frame = features.frame
         labels = self._labels(name, close, horizon, dead_zone).reindex(frame.index)
         needed = MIN_TRAIN_ROWS + horizon + EMBARGO + 60
@@ -356,6 +373,7 @@ class MLService:
             "min_train_rows": MIN_TRAIN_ROWS,
             "embargo": EMBARGO,
             "features": len(features.names),
+            "sentiment": news is not None,
             **{f"model.{k}": v for k, v in report.model_params.items()},
         }
         tags = {
@@ -384,7 +402,13 @@ class MLService:
             "gaps": [g.as_dict() for g in gaps],
             "spec": spec.to_dict(),
         }
-        artifact = {"model": final, "spec": spec, "task": name, "horizon": horizon}
+        artifact = {
+            "model": final,
+            "spec": spec,
+            "task": name,
+            "horizon": horizon,
+            "sentiment": news is not None,
+        }
         registered = self._registry.register(
             model_name(sym, name, horizon),
             artifact,
@@ -488,7 +512,8 @@ class MLService:
         close = bars["close"]
         if name == "volatility":
             fitted.returns = np.log(close).diff()  # filter the stored parameters up to today
-        frame = build_features(bars, spec).frame
+        news = self._news(sym) if artifact.get("sentiment") else None
+        frame = build_features(bars, spec, sentiment=news).frame
         latest = frame.iloc[[-1]]
         last_close = float(close.iloc[-1])
         values: dict[str, float]
