@@ -415,6 +415,16 @@ POLICY: dict[tuple[str, str], tuple[Permission | None, str | None, Example]] = {
         None,
         lambda w, a: ("/api/v1/ml/models/SYN-IDX-trend-5d/versions/1/promote", {}),
     ),
+    ("POST", "/api/v1/ml/sentiment"): (
+        Permission.ANALYSIS_RUN,
+        None,
+        lambda w, a: ("/api/v1/ml/sentiment", {"json": {"texts": ["Shares jump on record sales"]}}),
+    ),
+    ("GET", "/api/v1/sentiment/{symbol}"): (
+        Permission.MARKET_READ,
+        None,
+        lambda w, a: (f"/api/v1/sentiment/{SYMBOL}", {}),
+    ),
     ("POST", "/api/v1/risk/calculate"): (
         Permission.RISK_RUN,
         None,

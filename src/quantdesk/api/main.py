@@ -28,6 +28,7 @@ from quantdesk.api.routes import (
     ml,
     portfolio,
     risk,
+    sentiment,
     users,
 )
 from quantdesk.api.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
@@ -50,6 +51,8 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     portfolio.router,
     ml.router,
     fx.router,
+    sentiment.ml_router,
+    sentiment.router,
 )
 """Routers that need a signed-in caller; each route also declares the permission it needs."""
 

@@ -15,6 +15,7 @@ from quantdesk.cli.commands import (
     ml,
     portfolio,
     risk,
+    sentiment,
     serve,
     users,
 )
@@ -45,6 +46,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(risk.app, name="risk")
 app.add_typer(portfolio.app, name="portfolio")
 app.add_typer(ml.app, name="ml")
+app.add_typer(sentiment.app, name="sentiment")
 app.add_typer(users.secrets_app, name="secrets")
 
 

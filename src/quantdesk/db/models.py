@@ -304,3 +304,62 @@ class BacktestRunRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class NewsArticleRecord(Base):
+    """Row of ``news_articles``: one de-duplicated article and the sentiment it was given.
+
+    ``id`` is the library's article id (:func:`quantdesk.sentiment.article_id`); ``symbols``
+    repeats the tags of ``news_article_symbols`` so an article reads back in one row.
+    """
+
+    __tablename__ = "news_articles"
+    __table_args__ = (Index("ix_news_articles_published_at", "published_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(Text, default="")
+    symbols: Mapped[list[str]] = mapped_column(JSON)
+    score: Mapped[float] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[float] = mapped_column(Float)
+    scorer: Mapped[str] = mapped_column(String(32))
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class NewsArticleSymbolRecord(Base):
+    """Row of ``news_article_symbols``: article ``article_id`` is tagged with ``symbol``.
+
+    ``published_at`` is copied from the article so "newest articles about X" reads one index.
+    """
+
+    __tablename__ = "news_article_symbols"
+    __table_args__ = (
+        PrimaryKeyConstraint("symbol", "article_id"),
+        Index("ix_news_article_symbols_symbol_published_at", "symbol", "published_at"),
+    )
+
+    symbol: Mapped[str] = mapped_column(String(32))
+    article_id: Mapped[str] = mapped_column(
+        ForeignKey("news_articles.id", ondelete="CASCADE"), index=True
+    )
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DailySentimentRecord(Base):
+    """Row of ``daily_sentiment``: mean, count and dispersion of one symbol's news on one day,
+    by one scorer (days follow the 16:00 New York cut-off of :mod:`quantdesk.sentiment`)."""
+
+    __tablename__ = "daily_sentiment"
+    __table_args__ = (PrimaryKeyConstraint("symbol", "date", "scorer"),)
+
+    symbol: Mapped[str] = mapped_column(String(32))
+    # The column is "date"; the attribute is not, so it does not shadow the type in this class.
+    day: Mapped[date] = mapped_column("date", Date)
+    scorer: Mapped[str] = mapped_column(String(32))
+    mean: Mapped[float] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer)
+    dispersion: Mapped[float] = mapped_column(Float)

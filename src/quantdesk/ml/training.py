@@ -36,6 +36,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 from quantdesk.core.clock import Clock
 from quantdesk.core.errors import Conflict, Issue, ValidationError
@@ -198,7 +199,7 @@ class MLService:
         market: MarketDataService,
         registry: ModelRegistry,
         clock: Clock,
-        sentiment: Callable[[str], pd.DataFrame | None] | None = None,
+        sentiment: Callable[[str], pd.DataFrame | pl.DataFrame | None] | None = None,
     ) -> None:
         self._market = market
         self._registry = registry
@@ -206,11 +207,17 @@ class MLService:
         self._sentiment = sentiment
         self._code_version: str | None = None
 
-    def _news(self, symbol: str) -> pd.DataFrame | None:
+    def _news(self, symbol: str, bars: pd.DataFrame) -> pd.DataFrame | pl.DataFrame | None:
+        """Return the symbol's daily sentiment when some of it falls inside the bars' range."""
         if self._sentiment is None:
             return None
         frame = self._sentiment(symbol)
-        return None if frame is None or len(frame) == 0 else frame
+        if frame is None or len(frame) == 0:
+            return None
+        dates = pd.to_datetime(pd.Series(list(frame["date"])))
+        first, last = bars.index[0].date(), bars.index[-1].date()
+        inside = (dates.dt.date >= first) & (dates.dt.date <= last)
+        return frame if bool(inside.any()) else None
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -317,7 +324,7 @@ class MLService:
         close = bars["close"]
         returns = np.log(close).diff()
         spec = FeatureSpec()
-        news = self._news(sym)
+        news = self._news(sym, bars)
         features = build_features(bars, spec, sentiment=news)
         frame = features.frame
         labels = self._labels(name, close, horizon, dead_zone).reindex(frame.index)
@@ -512,7 +519,7 @@ class MLService:
         close = bars["close"]
         if name == "volatility":
             fitted.returns = np.log(close).diff()  # filter the stored parameters up to today
-        news = self._news(sym) if artifact.get("sentiment") else None
+        news = self._news(sym, bars) if artifact.get("sentiment") else None
         frame = build_features(bars, spec, sentiment=news).frame
         latest = frame.iloc[[-1]]
         last_close = float(close.iloc[-1])

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from quantdesk.ml.training import MLService
     from quantdesk.portfolio.service import PortfolioService
     from quantdesk.risk.service import RiskService
+    from quantdesk.sentiment.ports import NewsSource
+    from quantdesk.sentiment.service import SentimentService
     from quantdesk.signals.service import AnalysisService
 
 
@@ -131,7 +133,21 @@ class Runtime:
             self.settings.mlflow_artifacts_dir,
             self.settings.ml.experiment,
         )
-        return MLService(self.market, registry, self.clock)
+        return MLService(self.market, registry, self.clock, self.sentiment.daily_frame)
+
+    @cached_property
+    def sentiment(self) -> SentimentService:
+        """Return the news-sentiment service (articles and daily rows in the relational store;
+        the embedding scorer caches its fitted head in ``QUANTDESK_HOME/sentiment``)."""
+        from quantdesk.db.news import SqlNewsStore
+        from quantdesk.sentiment.service import SentimentService
+
+        return SentimentService(
+            self.market,
+            SqlNewsStore(self.engine),
+            self.clock,
+            self.settings.home_dir / "sentiment",
+        )
 
     def recover(self) -> int:
         """Mark work a stopped process left queued or running as interrupted; return how many.
@@ -176,6 +192,50 @@ class Runtime:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def build_news_source(
+    kind: str, target: str, *, api_key: str | None = None, name: str | None = None
+) -> NewsSource:
+    """Return the news source ``kind`` reading ``target``, for the interfaces.
+
+    Parameters
+    ----------
+    kind
+        ``rss`` (``target`` is an http(s) feed URL or a feed file), ``jsonl`` (a JSON Lines
+        file) or ``newsapi`` (``target`` is the search query).
+    target
+        URL, path or query.
+    api_key
+        Key of the news API (``newsapi`` only).
+    name
+        Source name; each adapter's default when None.
+
+    Raises
+    ------
+    ValidationError
+        For an unknown ``kind`` or an empty ``target``.
+    """
+    from quantdesk.core.errors import Issue, ValidationError
+    from quantdesk.sentiment.sources import JsonlSource, NewsApiSource, RssSource
+
+    text = target.strip()
+    if not text:
+        raise ValidationError(
+            "no news source given", [Issue(kind, "give a URL, a file or a query", kind)]
+        )
+    if kind == "rss":
+        if text.lower().startswith(("http://", "https://")):
+            return RssSource(text, name=name)
+        return RssSource.from_file(text, name=name)
+    if kind == "jsonl":
+        return JsonlSource(text, name=name)
+    if kind == "newsapi":
+        return NewsApiSource(text, api_key=api_key, name=name or "newsapi")
+    raise ValidationError(
+        "unknown news source",
+        [Issue("kind", f"unknown source kind {kind!r}; use rss, jsonl or newsapi", "kind")],
+    )
 
 
 def migrate(settings: Settings) -> tuple[str | None, str]:

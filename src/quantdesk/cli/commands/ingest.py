@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from quantdesk.cli.commands.sentiment import ingest_news
 from quantdesk.cli.console import EXIT_BAD_INPUT, console, err_console, handle_errors, print_issues
 from quantdesk.cli.context import load_settings, open_runtime
 from quantdesk.data.ports import FetchRequest, MarketDataProvider
@@ -231,3 +232,4 @@ def _http_command(kind: str) -> Callable[..., None]:
 app.command("yahoo")(_http_command("yahoo"))
 app.command("alphavantage")(_http_command("alphavantage"))
 app.command("stooq")(_http_command("stooq"))
+app.command("news")(ingest_news)
