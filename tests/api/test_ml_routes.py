@@ -131,3 +131,19 @@ def test_bad_ml_requests_are_clear_4xx(
     response = client.post(path, json=body) if body is not None else client.post(path)
     assert response.status_code == status, response.text
     assert text in response.text
+
+
+def test_a_stock_model_gets_the_index_as_market_context(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/ml/models/train",
+        json={"symbol": "AAPL", "task": "price", "horizon": 5, "model": "ridge"},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["model"]["params"]["market_context"] == "SPX"
+    assert {"mkt_ret_1", "mkt_ret_5", "mkt_ret_21"} <= set(body["features"])
+    # AAPL's bundled history is close-only: the range features are left out, not invented
+    assert "parkinson_vol_21" not in body["features"]
+    prediction = client.post("/api/v1/ml/predict/price", json={"symbol": "AAPL", "horizon": 5})
+    assert prediction.status_code == 200, prediction.text
+    assert prediction.json()["forecast"]["price"] > 0

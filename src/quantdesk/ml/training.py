@@ -39,7 +39,7 @@ import pandas as pd
 import polars as pl
 
 from quantdesk.core.clock import Clock
-from quantdesk.core.errors import Conflict, Issue, ValidationError
+from quantdesk.core.errors import Conflict, Issue, NotFound, ValidationError
 from quantdesk.data.service import MarketDataService
 from quantdesk.domain.instruments import normalize_symbol
 from quantdesk.domain.market_data import Interval
@@ -200,12 +200,29 @@ class MLService:
         registry: ModelRegistry,
         clock: Clock,
         sentiment: Callable[[str], pd.DataFrame | pl.DataFrame | None] | None = None,
+        market_symbol: str | None = "SPX",
     ) -> None:
         self._market = market
         self._registry = registry
         self._clock = clock
         self._sentiment = sentiment
+        self._market_symbol = market_symbol
         self._code_version: str | None = None
+
+    def _context(self, symbol: str, bars: pd.DataFrame) -> pd.Series | None:
+        """Return the market index closes over the bars' range (``None`` for the index itself
+        or when it is not stored)."""
+        if self._market_symbol is None or normalize_symbol(self._market_symbol) == symbol:
+            return None
+        try:
+            page = self._market.history(self._market_symbol, Interval.D1, bars.index[0], None)
+        except NotFound:
+            return None
+        if page.bars.is_empty():
+            return None
+        closes = page.bars.select(["ts", "close"]).to_pandas().set_index("ts")["close"]
+        closes.index = pd.DatetimeIndex(closes.index).tz_convert(UTC)
+        return closes
 
     def _news(self, symbol: str, bars: pd.DataFrame) -> pd.DataFrame | pl.DataFrame | None:
         """Return the symbol's daily sentiment when some of it falls inside the bars' range."""
@@ -325,7 +342,8 @@ class MLService:
         returns = np.log(close).diff()
         spec = FeatureSpec()
         news = self._news(sym, bars)
-        features = build_features(bars, spec, sentiment=news)
+        context = self._context(sym, bars)
+        features = build_features(bars, spec, market=context, sentiment=news)
         frame = features.frame
         labels = self._labels(name, close, horizon, dead_zone).reindex(frame.index)
         needed = MIN_TRAIN_ROWS + horizon + EMBARGO + 60
@@ -381,6 +399,7 @@ class MLService:
             "embargo": EMBARGO,
             "features": len(features.names),
             "sentiment": news is not None,
+            "market_context": "" if context is None else self._market_symbol,
             **{f"model.{k}": v for k, v in report.model_params.items()},
         }
         tags = {
@@ -415,6 +434,7 @@ class MLService:
             "task": name,
             "horizon": horizon,
             "sentiment": news is not None,
+            "market": context is not None,
         }
         registered = self._registry.register(
             model_name(sym, name, horizon),
@@ -520,7 +540,8 @@ class MLService:
         if name == "volatility":
             fitted.returns = np.log(close).diff()  # filter the stored parameters up to today
         news = self._news(sym, bars) if artifact.get("sentiment") else None
-        frame = build_features(bars, spec, sentiment=news).frame
+        context = self._context(sym, bars) if artifact.get("market") else None
+        frame = build_features(bars, spec, market=context, sentiment=news).frame
         latest = frame.iloc[[-1]]
         last_close = float(close.iloc[-1])
         values: dict[str, float]
