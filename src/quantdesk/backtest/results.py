@@ -24,12 +24,13 @@ Definitions
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from quantdesk.core.errors import Issue, ValidationError
@@ -151,7 +152,7 @@ def round_trips(
     notional is unchanged), so a trade spanning a split keeps one round trip with prices in
     post-split terms for the quantities after it.
     """
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     position: dict[str, float] = {}
     current: dict[str, _Open] = {}
     pending = sorted(splits, key=lambda item: item[0])
@@ -193,41 +194,48 @@ def round_trips(
         position[fill.symbol] = before + qty
     for trade in current.values():
         rows.append(_trade_row(trade, closed=False))
-    frame = pd.DataFrame(rows, columns=_TRADE_COLUMNS)
-    return frame.sort_values(["entry_ts", "symbol"], kind="stable").reset_index(drop=True)
+    # A stable sort by (entry_ts, symbol), as a stable sort of the frame by those columns;
+    # sorting the rows first leaves the frame its default index.
+    rows.sort(key=lambda row: (row[3], row[0]))
+    return pd.DataFrame(rows, columns=_TRADE_COLUMNS)
 
 
-def _trade_row(trade: _Open, *, closed: bool) -> dict[str, Any]:
+def _trade_row(trade: _Open, *, closed: bool) -> tuple[Any, ...]:
+    # in the order of _TRADE_COLUMNS
     entry_price = trade.entry_notional / trade.opened
     exit_price = trade.exit_notional / trade.closed if trade.closed > 0 else math.nan
     pnl = trade.cash if closed else math.nan
-    return {
-        "symbol": trade.symbol,
-        "direction": "long" if trade.sign > 0 else "short",
-        "quantity": trade.opened,
-        "entry_ts": pd.Timestamp(trade.entry_ts),
-        "entry_price": entry_price,
-        "exit_ts": pd.Timestamp(trade.exit_ts) if closed and trade.exit_ts else pd.NaT,
-        "exit_price": exit_price if closed else math.nan,
-        "pnl": pnl,
-        "return": pnl / trade.entry_notional if closed else math.nan,
-        "fees": trade.fees,
-    }
+    return (
+        trade.symbol,
+        "long" if trade.sign > 0 else "short",
+        trade.opened,
+        pd.Timestamp(trade.entry_ts),
+        entry_price,
+        pd.Timestamp(trade.exit_ts) if closed and trade.exit_ts else pd.NaT,
+        exit_price if closed else math.nan,
+        pnl,
+        pnl / trade.entry_notional if closed else math.nan,
+        trade.fees,
+    )
+
+
+# Frames are built from rows of tuples: pandas infers each column's dtype from its values
+# exactly as it does for rows of dicts, with less work per row.
 
 
 def _fills_frame(fills: Sequence[Fill]) -> pd.DataFrame:
     columns = ["order_id", "symbol", "ts", "side", "quantity", "price", "fee", "slippage"]
     rows = [
-        {
-            "order_id": f.order_id,
-            "symbol": f.symbol,
-            "ts": pd.Timestamp(f.ts),
-            "side": f.side.value,
-            "quantity": f.quantity,
-            "price": f.price,
-            "fee": f.fee,
-            "slippage": f.slippage,
-        }
+        (
+            f.order_id,
+            f.symbol,
+            pd.Timestamp(f.ts),
+            f.side.value,
+            f.quantity,
+            f.price,
+            f.fee,
+            f.slippage,
+        )
         for f in fills
     ]
     return pd.DataFrame(rows, columns=columns)
@@ -253,22 +261,22 @@ def _orders_frame(
         "reason",
     ]
     rows = [
-        {
-            "order_id": o.id,
-            "symbol": o.symbol,
-            "submitted": pd.Timestamp(ts),
-            "side": o.side.value,
-            "type": o.type.value,
-            "quantity": o.quantity,
-            "limit_price": o.limit_price,
-            "stop_price": o.stop_price,
-            "tif": o.tif.value,
-            "status": s.status.value,
-            "filled_quantity": s.filled_quantity,
-            "average_price": s.average_price,
-            "updated": pd.Timestamp(s.ts),
-            "reason": s.reason,
-        }
+        (
+            o.id,
+            o.symbol,
+            pd.Timestamp(ts),
+            o.side.value,
+            o.type.value,
+            o.quantity,
+            o.limit_price,
+            o.stop_price,
+            o.tif.value,
+            s.status.value,
+            s.filled_quantity,
+            s.average_price,
+            pd.Timestamp(s.ts),
+            s.reason,
+        )
         for o, ts, s in zip(orders, times, states, strict=True)
     ]
     return pd.DataFrame(rows, columns=columns)
@@ -276,7 +284,16 @@ def _orders_frame(
 
 def _daily(series: pd.Series) -> pd.Series:
     dates = pd.DatetimeIndex(series.index).normalize()
-    daily = series.groupby(dates).last()
+    values = series.to_numpy()
+    if dates.is_monotonic_increasing and not np.isnan(values).any():
+        # What the groupby below gives for sorted times without NaN: the last value of each
+        # run of equal dates, indexed by ``dates`` itself (and its frequency) when every date
+        # is distinct.
+        last = np.flatnonzero(np.append(dates[1:] != dates[:-1], True))
+        index = dates if len(last) == len(dates) else dates[last]
+        daily = pd.Series(values[last], index=index, name=series.name)
+    else:
+        daily = series.groupby(dates).last()
     daily.index.name = "date"
     return daily
 
@@ -312,10 +329,10 @@ def build_result(
     strategy: str,
     initial_cash: float,
     symbols: tuple[str, ...],
-    stamps: Sequence[datetime],
+    stamps: Sequence[datetime] | pd.DatetimeIndex,
     equity: Sequence[float],
     cash: Sequence[float],
-    positions: Sequence[dict[str, float]],
+    positions: Sequence[Mapping[str, float]] | npt.NDArray[np.float64],
     gross: Sequence[float],
     fills: Sequence[Fill],
     orders: Sequence[Order],
@@ -327,16 +344,43 @@ def build_result(
     risk_free: float,
     splits: Sequence[tuple[datetime, str, float]] = (),
 ) -> BacktestResult:
-    """Assemble a :class:`BacktestResult` from the engine's records (used by the engines);
-    ``splits`` as in :func:`round_trips`."""
-    index = pd.DatetimeIndex(list(stamps), name="ts")
+    """Assemble a :class:`BacktestResult` from the engine's records (used by the engines).
+
+    ``stamps`` are the recorded times (Python datetimes, or an index of them); ``positions``
+    per time either the quantities by symbol (symbols left out are flat) or a float array of
+    ``len(stamps)`` rows and one column per symbol of ``symbols``; ``splits`` as in
+    :func:`round_trips`.
+
+    Raises
+    ------
+    ValueError
+        For a positions array of another shape.
+    ValidationError
+        For fewer than two dates of records or a bad benchmark.
+    """
+    if isinstance(stamps, pd.DatetimeIndex) and stamps.freq is None:
+        # an index of its elements would be the same: same unit and zone, no frequency
+        index = stamps.rename("ts")
+    else:
+        index = pd.DatetimeIndex(list(stamps), name="ts")
     equity_s = pd.Series(list(equity), index=index, name="equity", dtype=np.float64)
     cash_s = pd.Series(list(cash), index=index, name="cash", dtype=np.float64)
-    pos = pd.DataFrame(list(positions), index=index, columns=list(symbols), dtype=np.float64)
+    columns = list(symbols)
+    if isinstance(positions, np.ndarray):
+        if positions.shape != (len(index), len(columns)):
+            raise ValueError(
+                f"positions must have shape {(len(index), len(columns))}, got {positions.shape}"
+            )
+        pos = pd.DataFrame(positions, index=index, columns=columns, dtype=np.float64)
+    else:
+        pos = pd.DataFrame(list(positions), index=index, columns=columns, dtype=np.float64)
     pos = pos.fillna(0.0)
     daily = _daily(equity_s)
-    wealth = pd.concat([pd.Series([initial_cash]), pd.Series(daily.to_numpy())])
-    returns = pd.Series(wealth.pct_change().iloc[1:].to_numpy(), index=daily.index, name="returns")
+    # the percentage changes of the initial cash followed by the daily equity
+    wealth = np.concatenate(([float(initial_cash)], daily.to_numpy(dtype=np.float64)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        changes = wealth[1:] / wealth[:-1] - 1
+    returns = pd.Series(changes, index=daily.index, name="returns")
     if len(returns) < 2:
         raise ValidationError(
             "backtest too short",
@@ -355,8 +399,7 @@ def build_result(
         risk_free=risk_free,
     )
     trades = round_trips(fills, splits)
-    closed = trades[trades["exit_ts"].notna()]
-    pnl = closed["pnl"].to_numpy(dtype=np.float64)
+    pnl = trades["pnl"].to_numpy(dtype=np.float64)[trades["exit_ts"].notna().to_numpy()]
     wins, losses = pnl[pnl > 0], pnl[pnl <= 0]
     count = len(pnl)
     loss_sum = float(-losses.sum())
@@ -391,7 +434,7 @@ def build_result(
         average_win=float(wins.mean()) if len(wins) else math.nan,
         average_loss=float(losses.mean()) if len(losses) else math.nan,
         exposure=float(np.nanmean(ratio)),
-        time_in_market=float((pos.abs().sum(axis=1) > 0).mean()),
+        time_in_market=float((np.abs(pos.to_numpy()).sum(axis=1) > 0).mean()),
         turnover=float(notional / eq.mean() / years) if eq.mean() > 0 else math.nan,
         fees=float(sum(f.fee for f in fills)),
         benchmark_total_return=bench_total,

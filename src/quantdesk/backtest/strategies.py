@@ -50,6 +50,7 @@ from pydantic_core import PydanticCustomError
 from quantdesk.backtest.strategy import Context, Strategy
 from quantdesk.core.errors import Issue, ValidationError
 from quantdesk.domain.instruments import normalize_symbol
+from quantdesk.indicators.streaming import StreamingIndicator
 from quantdesk.signals.expressions import Expression, StreamingExpression, compile_expression
 
 __all__ = [
@@ -185,29 +186,75 @@ def _compile_rule(text: str, field: str) -> Expression:
     return compiled
 
 
-class _Cross(Strategy):
+class _Indicators(Strategy):
+    """A strategy that keeps, per symbol, the streaming indicators it reads on every bar.
+
+    ``_indicators`` returns those ``_wanted`` names, asking the context for them once per
+    symbol and run (``ctx.stream``) instead of looking them up on every bar; a new context
+    (another run of the same strategy) starts afresh.
+    """
+
+    def __init__(self) -> None:
+        self._context: Context | None = None
+        self._handles: dict[str, tuple[StreamingIndicator, ...]] = {}
+
+    def _wanted(self) -> tuple[tuple[str, dict[str, Any]], ...]:
+        # (indicator name, parameters) pairs the strategy reads, in order
+        return ()
+
+    def on_start(self, ctx: Context) -> None:
+        self._context, self._handles = ctx, {}
+
+    def on_stop(self, ctx: Context) -> None:
+        self._context, self._handles = None, {}
+
+    def _indicators(self, ctx: Context, symbol: str) -> tuple[StreamingIndicator, ...]:
+        # the _wanted indicators on the symbol's trading interval
+        if ctx is self._context:
+            handles = self._handles.get(symbol)
+            if handles is not None:
+                return handles
+        else:
+            self._context, self._handles = ctx, {}
+        handles = tuple(ctx.stream(name, symbol, **params) for name, params in self._wanted())
+        self._handles[symbol] = handles
+        return handles
+
+
+class _Cross(_Indicators):
     kind = "sma"
 
     def __init__(self, params: CrossParams) -> None:
+        super().__init__()
         self.params = params
         self._previous: dict[str, tuple[float, float]] = {}
 
+    def _wanted(self) -> tuple[tuple[str, dict[str, Any]], ...]:
+        return (
+            (self.kind, {"timeperiod": self.params.fast}),
+            (self.kind, {"timeperiod": self.params.slow}),
+        )
+
     def on_start(self, ctx: Context) -> None:
+        super().on_start(ctx)
         self._previous.clear()
 
     def on_bar(self, ctx: Context) -> None:
         if not ctx.is_trading_bar:
             return
-        fast = float(_scalar(ctx.indicator(self.kind, timeperiod=self.params.fast)))
-        slow = float(_scalar(ctx.indicator(self.kind, timeperiod=self.params.slow)))
-        previous = self._previous.get(ctx.symbol)
-        self._previous[ctx.symbol] = (fast, slow)
+        symbol = ctx.bar.symbol
+        handles = self._indicators(ctx, symbol)
+        fast_value, slow_value = handles[0].value, handles[1].value
+        fast = float(fast_value[0] if isinstance(fast_value, tuple) else fast_value)
+        slow = float(slow_value[0] if isinstance(slow_value, tuple) else slow_value)
+        previous = self._previous.get(symbol)
+        self._previous[symbol] = (fast, slow)
         if previous is None or math.isnan(previous[1]) or math.isnan(slow):
             return
         if previous[0] <= previous[1] and fast > slow:
-            ctx.order_target_percent(ctx.symbol, self.params.weight)
+            ctx.order_target_percent(symbol, self.params.weight)
         elif previous[0] >= previous[1] and fast < slow:
-            ctx.order_target_percent(ctx.symbol, 0.0)
+            ctx.order_target_percent(symbol, 0.0)
 
 
 class SmaCross(_Cross):
@@ -224,79 +271,98 @@ class EmaCross(_Cross):
     kind = "ema"
 
 
-class RsiReversion(Strategy):
+class RsiReversion(_Indicators):
     """Long when RSI falls below ``lower``, flat once it rises above ``upper``."""
 
     name = "rsi_reversion"
 
     def __init__(self, params: RsiReversionParams) -> None:
+        super().__init__()
         self.params = params
+
+    def _wanted(self) -> tuple[tuple[str, dict[str, Any]], ...]:
+        return (("rsi", {"timeperiod": self.params.period}),)
 
     def on_bar(self, ctx: Context) -> None:
         if not ctx.is_trading_bar:
             return
-        rsi = float(_scalar(ctx.indicator("rsi", timeperiod=self.params.period)))
+        symbol = ctx.bar.symbol
+        rsi = float(_scalar(self._indicators(ctx, symbol)[0].value))
         if math.isnan(rsi):
             return
-        held = ctx.position(ctx.symbol) + ctx.pending_quantity(ctx.symbol)
+        held = ctx.position(symbol) + ctx.pending_quantity(symbol)
         if rsi < self.params.lower and held == 0:
-            ctx.order_target_percent(ctx.symbol, self.params.weight)
+            ctx.order_target_percent(symbol, self.params.weight)
         elif rsi > self.params.upper and held > 0:
-            ctx.order_target_percent(ctx.symbol, 0.0)
+            ctx.order_target_percent(symbol, 0.0)
 
 
-class BollingerBreakout(Strategy):
+class BollingerBreakout(_Indicators):
     """Long on a close above the upper band, flat on a close below the middle band."""
 
     name = "bollinger_breakout"
 
     def __init__(self, params: BollingerBreakoutParams) -> None:
+        super().__init__()
         self.params = params
+
+    def _wanted(self) -> tuple[tuple[str, dict[str, Any]], ...]:
+        p = self.params
+        return (("bbands", {"timeperiod": p.period, "nbdevup": p.nbdev, "nbdevdn": p.nbdev}),)
 
     def on_bar(self, ctx: Context) -> None:
         if not ctx.is_trading_bar:
             return
         p = self.params
-        bands = ctx.indicator("bbands", timeperiod=p.period, nbdevup=p.nbdev, nbdevdn=p.nbdev)
+        bar = ctx.bar
+        symbol = bar.symbol
+        bands = self._indicators(ctx, symbol)[0].value
         assert isinstance(bands, tuple)
         upper, middle = float(bands[0]), float(bands[1])
         if math.isnan(upper):
             return
-        close = ctx.bar.close
-        held = ctx.position(ctx.symbol) + ctx.pending_quantity(ctx.symbol)
+        close = bar.close
+        held = ctx.position(symbol) + ctx.pending_quantity(symbol)
         if close > upper and held == 0:
-            ctx.order_target_percent(ctx.symbol, p.weight)
+            ctx.order_target_percent(symbol, p.weight)
         elif close < middle and held > 0:
-            ctx.order_target_percent(ctx.symbol, 0.0)
+            ctx.order_target_percent(symbol, 0.0)
 
 
-class DonchianTrend(Strategy):
+class DonchianTrend(_Indicators):
     """Long on a close above the previous ``period``-bar high, flat below the previous low."""
 
     name = "donchian_trend"
 
     def __init__(self, params: DonchianTrendParams) -> None:
+        super().__init__()
         self.params = params
         self._previous: dict[str, tuple[float, float]] = {}
 
+    def _wanted(self) -> tuple[tuple[str, dict[str, Any]], ...]:
+        return (("donchian", {"timeperiod": self.params.period}),)
+
     def on_start(self, ctx: Context) -> None:
+        super().on_start(ctx)
         self._previous.clear()
 
     def on_bar(self, ctx: Context) -> None:
         if not ctx.is_trading_bar:
             return
-        channel = ctx.indicator("donchian", timeperiod=self.params.period)
+        bar = ctx.bar
+        symbol = bar.symbol
+        channel = self._indicators(ctx, symbol)[0].value
         assert isinstance(channel, tuple)
-        previous = self._previous.get(ctx.symbol)
-        self._previous[ctx.symbol] = (float(channel[0]), float(channel[2]))
+        previous = self._previous.get(symbol)
+        self._previous[symbol] = (float(channel[0]), float(channel[2]))
         if previous is None or math.isnan(previous[0]):
             return
-        close = ctx.bar.close
-        held = ctx.position(ctx.symbol) + ctx.pending_quantity(ctx.symbol)
+        close = bar.close
+        held = ctx.position(symbol) + ctx.pending_quantity(symbol)
         if close > previous[0] and held == 0:
-            ctx.order_target_percent(ctx.symbol, self.params.weight)
+            ctx.order_target_percent(symbol, self.params.weight)
         elif close < previous[1] and held > 0:
-            ctx.order_target_percent(ctx.symbol, 0.0)
+            ctx.order_target_percent(symbol, 0.0)
 
 
 class FixedWeightRebalance(Strategy):

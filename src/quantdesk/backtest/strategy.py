@@ -13,8 +13,8 @@ Intervals
 A symbol may come with bars of several intervals (say daily and 5-minute). Its finest interval
 is its *trading* interval: the broker matches orders and marks the account on those bars
 only; coarser bars feed their own history and indicators. ``history``, ``history_ts``,
-``bars_seen`` and ``indicator`` take ``interval=None`` for the trading interval or an interval
-label (``"1d"``) for another one; :attr:`Context.bar` ``.interval`` and
+``bars_seen``, ``indicator`` and ``stream`` take ``interval=None`` for the trading interval or an
+interval label (``"1d"``) for another one; :attr:`Context.bar` ``.interval`` and
 :attr:`Context.is_trading_bar` tell a strategy which interval just closed.
 
 Clock
@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -100,38 +100,152 @@ class Strategy:
         return self.name or type(self).__name__
 
 
-@dataclass(slots=True)
-class _History:
-    """Buffers of one symbol and interval filled one bar at a time (later slots still empty)."""
+_Args = tuple[float, float, float, float, float, int]
+"""What a streaming indicator is updated with for one bar: open, high, low, close (a close-only
+bar repeats its close), volume (0 when missing) and the bar's start in epoch microseconds as
+:func:`_micros` gives it."""
 
-    columns: dict[str, _FloatArray]
-    ts: list[datetime]
-    count: int = 0
-    indicators: list[StreamingIndicator] = field(default_factory=list)
+
+@dataclass(slots=True)
+class _Feed:
+    """The bars of one symbol and interval, prepared for a history (see :meth:`_History.bind`).
+
+    ``prices`` has the rows open, high, low, close and volume as the history stores them (a
+    close-only bar repeats its close, a missing volume is NaN), ``volumes`` the last row as
+    Python floats, ``args`` per bar what indicators are updated with and ``times`` the bars'
+    start times.
+    """
+
+    prices: _FloatArray
+    volumes: list[float]
+    args: list[_Args]
+    times: list[datetime]
+
+    @classmethod
+    def from_arrays(
+        cls,
+        prices: _FloatArray,
+        values: Sequence[list[float]],
+        stamps: Sequence[int],
+        times: list[datetime],
+    ) -> _Feed:
+        """Return the feed of ``prices`` (the five rows above; a NaN volume must be the
+        canonical NaN), ``values`` (the same rows as Python floats), with ``stamps`` as
+        :func:`_micros` of each bar's start."""
+        opens, highs, lows, closes, volumes = values
+        fed = np.where(np.isnan(prices[4]), 0.0, prices[4]).tolist()
+        args = list(zip(opens, highs, lows, closes, fed, stamps, strict=True))
+        return cls(prices, volumes, args, times)
+
+    @classmethod
+    def from_bars(cls, bars: Sequence[Bar]) -> _Feed:
+        """Return the feed of ``bars``."""
+        rows = [_values(bar) for bar in bars]
+        prices = np.array([row[:5] for row in rows], dtype=np.float64).reshape(-1, 5).T.copy()
+        args = [(row[0], row[1], row[2], row[3], row[5], row[6]) for row in rows]
+        return cls(prices, [row[4] for row in rows], args, [bar.ts for bar in bars])
+
+
+def _values(bar: Bar) -> tuple[float, float, float, float, float, float, int]:
+    # open, high, low, close, volume as stored (NaN when missing), volume fed to indicators
+    # (0 when missing), start in epoch microseconds
+    close = float(bar.close)
+    volume = bar.volume
+    return (
+        close if bar.open is None else float(bar.open),
+        close if bar.high is None else float(bar.high),
+        close if bar.low is None else float(bar.low),
+        close,
+        math.nan if volume is None else float(volume),
+        0.0 if volume is None else float(volume),
+        _micros(bar.ts),
+    )
+
+
+class _History:
+    """Buffers of one symbol and interval filled one bar at a time (later slots still empty).
+
+    Bars arrive either one by one (:meth:`append` writes each) or, from the engine, through a
+    :class:`_Feed` (:meth:`bind`): then :meth:`push` only counts the bar and updates the
+    indicators, and :meth:`sync` copies the bars counted so far into the buffers when they are
+    read. Either way nothing after the latest bar is ever in the buffers.
+    """
+
+    __slots__ = (
+        "_arrays",
+        "_feed",
+        "_matrix",
+        "_updates",
+        "_written",
+        "columns",
+        "count",
+        "indicators",
+        "ts",
+    )
+
+    def __init__(self, length: int) -> None:
+        # one row per field of FIELDS, so bars are copied into every field at once
+        self._matrix = np.full((len(FIELDS), length), math.nan)
+        self._arrays = tuple(self._matrix)
+        self.columns: dict[str, _FloatArray] = dict(zip(FIELDS, self._arrays, strict=True))
+        self.ts: list[datetime] = []
+        self.count = 0
+        self.indicators: list[StreamingIndicator] = []
+        self._updates: list[Callable[..., Output]] = []
+        self._feed: _Feed | None = None
+        self._written = 0
 
     @classmethod
     def sized(cls, length: int) -> _History:
-        columns = {name: np.full(length, math.nan) for name in FIELDS}
-        return cls(columns, [])
+        return cls(length)
+
+    def attach(self, indicator: StreamingIndicator) -> None:
+        """Update ``indicator`` with every bar from now on."""
+        self.indicators.append(indicator)
+        self._updates.append(indicator.update)
+
+    def bind(self, feed: _Feed) -> None:
+        """Take the bars from ``feed``, in order, one per :meth:`push` (before any bar)."""
+        self._feed = feed
 
     def append(self, bar: Bar) -> None:
         i = self.count
-        close = float(bar.close)
-        open_ = close if bar.open is None else float(bar.open)
-        high = close if bar.high is None else float(bar.high)
-        low = close if bar.low is None else float(bar.low)
-        self.columns["open"][i] = open_
-        self.columns["high"][i] = high
-        self.columns["low"][i] = low
-        self.columns["close"][i] = close
-        self.columns["volume"][i] = math.nan if bar.volume is None else float(bar.volume)
+        open_, high, low, close, volume, fed, stamp = _values(bar)
+        opens, highs, lows, closes, volumes = self._arrays
+        opens[i] = open_
+        highs[i] = high
+        lows[i] = low
+        closes[i] = close
+        volumes[i] = volume
         self.ts.append(bar.ts)
-        self.count = i + 1
-        if self.indicators:
-            volume = 0.0 if bar.volume is None else float(bar.volume)
-            stamp = _micros(bar.ts)
-            for indicator in self.indicators:
-                indicator.update(open_, high, low, close, volume, stamp)
+        self.count = self._written = i + 1
+        for update in self._updates:
+            update(open_, high, low, close, fed, stamp)
+
+    def push(self, args: _Args) -> None:
+        """Count the feed's next bar (``args`` are its indicator inputs)."""
+        self.count += 1
+        for update in self._updates:
+            update(*args)
+
+    def sync(self) -> None:
+        """Write the bars counted but not yet written into the buffers."""
+        start, stop, feed = self._written, self.count, self._feed
+        if start == stop or feed is None:
+            return
+        opens, highs, lows, closes, volumes = self._arrays
+        if stop - start == 1:
+            args = feed.args[start]
+            opens[start] = args[0]
+            highs[start] = args[1]
+            lows[start] = args[2]
+            closes[start] = args[3]
+            volumes[start] = feed.volumes[start]
+            self.ts.append(feed.times[start])
+        else:
+            self._matrix[:, start:stop] = feed.prices[:, start:stop]
+            self.ts.extend(feed.times[start:stop])
+        self._written = stop
 
 
 @dataclass(slots=True)
@@ -195,16 +309,21 @@ class Context:
     # -- engine side -------------------------------------------------------------------------
 
     def _advance(self, bar: Bar, clock: datetime | None = None, *, trading: bool = True) -> None:
+        self._history_for(bar).append(bar)
+        self._bar = bar
+        self._clock = bar.ts if clock is None else clock
+        self._trading_bar = trading
+
+    def _history_for(self, bar: Bar) -> _History:
+        """Return the history ``bar`` goes to (the same for every bar of its symbol and
+        interval); a symbol declared with a bare length learns its interval here."""
         entry = self._symbols[bar.symbol]
         if entry.trading is None and None in entry.histories:
             entry.trading = bar.interval
         key: Interval | None = bar.interval
         if key not in entry.histories:
             key = None
-        entry.histories[key].append(bar)
-        self._bar = bar
-        self._clock = bar.ts if clock is None else clock
-        self._trading_bar = trading
+        return entry.histories[key]
 
     def _set_market(self, symbol: str, context: MarketContext) -> None:
         self._market[symbol] = context
@@ -311,6 +430,7 @@ class Context:
                 "invalid history length", [Issue("history", f"must be >= 0, got {n}", "n")]
             )
         history = self._get_history(symbol, interval)
+        history.sync()
         stop = history.count
         start = 0 if n is None else max(0, stop - n)
         view = history.columns[field][start:stop]
@@ -321,7 +441,9 @@ class Context:
         self, symbol: str, n: int | None = None, interval: Interval | str | None = None
     ) -> list[datetime]:
         """Return the start times of the last ``n`` bars (all when ``None``) of ``symbol``."""
-        stamps = self._get_history(symbol, interval).ts
+        history = self._get_history(symbol, interval)
+        history.sync()
+        stamps = history.ts
         return list(stamps if n is None else stamps[max(0, len(stamps) - n) :])
 
     def indicator(
@@ -339,13 +461,51 @@ class Context:
         engine updates it with every bar of that symbol and interval. Parameters use the
         TA-Lib names (``timeperiod``, ``nbdevup``, ...); multi-output indicators return tuples.
         """
-        given = self.symbol if symbol is None else symbol
-        settings = tuple(sorted(params.items()))
+        # the lookup of stream(), repeated here to save a call on every bar
+        bar = self._bar
+        given = symbol if symbol is not None else self.symbol if bar is None else bar.symbol
+        settings = tuple(params.items()) if len(params) < 2 else tuple(sorted(params.items()))
+        indicator = self._by_arguments.get((given, interval, name, settings))
+        if indicator is not None:
+            return indicator.value
+        return self.stream(name, symbol, interval=interval, **params).value
+
+    def stream(
+        self,
+        name: str,
+        symbol: str | None = None,
+        *,
+        interval: Interval | str | None = None,
+        **params: Any,
+    ) -> StreamingIndicator:
+        """Return the streaming indicator behind :meth:`indicator` for these arguments.
+
+        The same object for the same arguments (and the one :meth:`indicator` reads): created
+        on the first call and fed the history so far, then updated by the engine with every bar
+        of ``symbol`` (default: current) and ``interval`` (default: its trading interval). Its
+        ``value`` is what :meth:`indicator` returns, so a strategy can keep the object (one per
+        symbol) and read ``value`` on every bar instead of looking the indicator up again.
+        Read it only: updating it by hand would feed it the same bars twice.
+
+        Raises
+        ------
+        ValidationError
+            For an unknown interval label or bad indicator parameters.
+        NotFound
+            For an unknown indicator, a symbol not in the backtest, or an interval the symbol
+            has no bars of.
+        RuntimeError
+            Without ``symbol`` before the first bar.
+        """
+        bar = self._bar
+        given = symbol if symbol is not None else self.symbol if bar is None else bar.symbol
         # Strategies ask for the same indicator on every bar: look the raw arguments up first.
+        # Sorting one parameter (or none) changes nothing, so it is skipped.
+        settings = tuple(params.items()) if len(params) < 2 else tuple(sorted(params.items()))
         fast = (given, interval, name, settings)
         indicator = self._by_arguments.get(fast)
         if indicator is not None:
-            return indicator.value
+            return indicator
         sym = normalize_symbol(given)
         entry = self._entry(sym)
         slot = self._slot(entry, sym, interval)
@@ -354,6 +514,7 @@ class Context:
         if indicator is None:
             history = entry.histories[slot]
             indicator = make_stream(name, **params)
+            history.sync()
             cols = history.columns
             for i in range(history.count):
                 volume = cols["volume"][i]
@@ -366,9 +527,9 @@ class Context:
                     _micros(history.ts[i]),
                 )
             self._indicators[key] = indicator
-            history.indicators.append(indicator)
+            history.attach(indicator)
         self._by_arguments[fast] = indicator
-        return indicator.value
+        return indicator
 
     # -- account -----------------------------------------------------------------------------
 
@@ -600,9 +761,12 @@ class Context:
         raise NotFound(f"symbol {symbol!r} has no {wanted.value} bars (it has: {have})")
 
     def _get_history(self, symbol: str, interval: Interval | str | None = None) -> _History:
-        sym = normalize_symbol(symbol)
-        entry = self._entry(sym)
-        return entry.histories[self._slot(entry, sym, interval)]
+        # the symbols are keyed normalised, so a key needs no normalising (nor does a hit)
+        entry = self._symbols.get(symbol) if type(symbol) is str else None
+        if entry is None:
+            symbol = normalize_symbol(symbol)
+            entry = self._entry(symbol)
+        return entry.histories[self._slot(entry, symbol, interval)]
 
     @property
     def orders(self) -> Sequence[Order]:

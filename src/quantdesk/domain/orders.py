@@ -21,15 +21,17 @@ an attached stop-loss and take-profit.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from quantdesk.core.errors import Issue, ValidationError
 from quantdesk.domain.instruments import normalize_symbol
 
 _E = TypeVar("_E", bound=StrEnum)
+_INF = math.inf
 
 
 class OrderSide(StrEnum):
@@ -118,7 +120,7 @@ def _positive(value: float | None, field: str, issues: list[Issue]) -> None:
         issues.append(Issue("order", f"must be positive, got {value!r}", field=field))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Order:
     """An immutable order instruction.
 
@@ -142,7 +144,76 @@ class Order:
     parent_id: str | None = None
     oco_group: str | None = None
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        id: str,
+        symbol: str,
+        side: OrderSide,
+        quantity: float,
+        type: OrderType = OrderType.MARKET,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        trail_amount: float | None = None,
+        trail_percent: float | None = None,
+        tif: TimeInForce = TimeInForce.GTC,
+        parent_id: str | None = None,
+        oco_group: str | None = None,
+    ) -> None:
+        # Engines build orders by the thousand: an order that is already normal (enum members,
+        # float prices, a market, limit, stop or stop-limit order using exactly its price
+        # fields) is checked here and written slot by slot; anything else goes through
+        # _validate, which converts, checks every field and names every bad one.
+        if (
+            id.__class__ is str
+            and symbol.__class__ is str
+            and side.__class__ is OrderSide
+            and type.__class__ is OrderType
+            and tif.__class__ is TimeInForce
+            and quantity.__class__ is float
+            and 0.0 < quantity < _INF
+            and trail_amount is None
+            and trail_percent is None
+            and _prices_fit(type, limit_price, stop_price)
+            and (parent_id is None or (parent_id.__class__ is str and parent_id != id))
+            and id.strip()
+        ):
+            try:
+                normal = normalize_symbol(symbol)
+            except ValueError:
+                pass
+            else:
+                _SET_ORDER_ID(self, id)
+                _SET_ORDER_SYMBOL(self, normal)
+                _SET_ORDER_SIDE(self, side)
+                _SET_ORDER_QUANTITY(self, quantity)
+                _SET_ORDER_TYPE(self, type)
+                _SET_ORDER_LIMIT(self, limit_price)
+                _SET_ORDER_STOP(self, stop_price)
+                _SET_ORDER_TRAIL_AMOUNT(self, None)
+                _SET_ORDER_TRAIL_PERCENT(self, None)
+                _SET_ORDER_TIF(self, tif)
+                _SET_ORDER_PARENT(self, parent_id)
+                _SET_ORDER_OCO(self, oco_group)
+                return
+        raw = (
+            id,
+            symbol,
+            side,
+            quantity,
+            type,
+            limit_price,
+            stop_price,
+            trail_amount,
+            trail_percent,
+            tif,
+            parent_id,
+            oco_group,
+        )
+        for setter, value in zip(_ORDER_SETTERS, raw, strict=True):
+            setter(self, value)
+        self._validate()
+
+    def _validate(self) -> None:
         issues: list[Issue] = []
         if not isinstance(self.id, str) or not self.id.strip():
             issues.append(Issue("order", "must be a non-empty string", field="id"))
@@ -180,6 +251,47 @@ class Order:
     def signed_quantity(self) -> float:
         """Return the quantity signed by side (negative for sells)."""
         return self.quantity * self.side.sign
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    setter: Callable[[Any, Any], None] = vars(cls)[name].__set__
+    return setter
+
+
+_ORDER_SETTERS = tuple(_slot_setter(Order, item.name) for item in fields(Order))
+(
+    _SET_ORDER_ID,
+    _SET_ORDER_SYMBOL,
+    _SET_ORDER_SIDE,
+    _SET_ORDER_QUANTITY,
+    _SET_ORDER_TYPE,
+    _SET_ORDER_LIMIT,
+    _SET_ORDER_STOP,
+    _SET_ORDER_TRAIL_AMOUNT,
+    _SET_ORDER_TRAIL_PERCENT,
+    _SET_ORDER_TIF,
+    _SET_ORDER_PARENT,
+    _SET_ORDER_OCO,
+) = _ORDER_SETTERS
+
+
+def _price(value: object) -> bool:
+    # a float price that passes _positive unchanged
+    return value.__class__ is float and 0.0 < value < _INF
+
+
+def _prices_fit(kind: OrderType, limit_price: object, stop_price: object) -> bool:
+    """Return whether an order of ``kind`` with these (already valid float) price fields is
+    valid as it stands; a trailing stop always takes the full check."""
+    if kind is OrderType.MARKET:
+        return limit_price is None and stop_price is None
+    if kind is OrderType.LIMIT:
+        return stop_price is None and _price(limit_price)
+    if kind is OrderType.STOP:
+        return limit_price is None and _price(stop_price)
+    if kind is OrderType.STOP_LIMIT:
+        return _price(limit_price) and _price(stop_price)
+    return False
 
 
 _USES = {
@@ -317,7 +429,7 @@ def make_bracket(
     return Bracket(entry, stop_order, take_order)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class OrderUpdate:
     """A change in an order's state, as reported by a broker or simulator.
 
@@ -335,8 +447,30 @@ class OrderUpdate:
     average_price: float | None = None
     reason: str | None = None
 
+    def __init__(
+        self,
+        order_id: str,
+        symbol: str,
+        ts: datetime,
+        status: OrderStatus,
+        filled_quantity: float = 0.0,
+        remaining_quantity: float = 0.0,
+        average_price: float | None = None,
+        reason: str | None = None,
+    ) -> None:
+        # Brokers report one per order event: write the slots directly (a frozen dataclass's
+        # generated __init__ goes through object.__setattr__ field by field).
+        _SET_UPDATE_ORDER_ID(self, order_id)
+        _SET_UPDATE_SYMBOL(self, symbol)
+        _SET_UPDATE_TS(self, ts)
+        _SET_UPDATE_STATUS(self, status)
+        _SET_UPDATE_FILLED(self, filled_quantity)
+        _SET_UPDATE_REMAINING(self, remaining_quantity)
+        _SET_UPDATE_AVERAGE(self, average_price)
+        _SET_UPDATE_REASON(self, reason)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Fill:
     """One execution of (part of) an order.
 
@@ -354,7 +488,47 @@ class Fill:
     fee: float = 0.0
     slippage: float = 0.0
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        order_id: str,
+        symbol: str,
+        ts: datetime,
+        side: OrderSide,
+        quantity: float,
+        price: float,
+        fee: float = 0.0,
+        slippage: float = 0.0,
+    ) -> None:
+        # A fill that is already normal (a UTC datetime, an OrderSide, valid float amounts) is
+        # written slot by slot; anything else goes through _validate's conversions and checks.
+        if (
+            ts.__class__ is datetime
+            and ts.tzinfo is UTC
+            and side.__class__ is OrderSide
+            and quantity.__class__ is float
+            and price.__class__ is float
+            and fee.__class__ is float
+            and slippage.__class__ is float
+            and 0.0 < quantity < _INF
+            and 0.0 < price < _INF
+            and -_INF < fee < _INF
+            and 0.0 <= slippage < _INF
+        ):
+            _SET_FILL_ORDER_ID(self, order_id)
+            _SET_FILL_SYMBOL(self, symbol)
+            _SET_FILL_TS(self, ts)
+            _SET_FILL_SIDE(self, side)
+            _SET_FILL_QUANTITY(self, quantity)
+            _SET_FILL_PRICE(self, price)
+            _SET_FILL_FEE(self, fee)
+            _SET_FILL_SLIPPAGE(self, slippage)
+            return
+        raw = (order_id, symbol, ts, side, quantity, price, fee, slippage)
+        for setter, value in zip(_FILL_SETTERS, raw, strict=True):
+            setter(self, value)
+        self._validate()
+
+    def _validate(self) -> None:
         if self.ts.tzinfo is None:
             raise ValueError("fill timestamp must be timezone-aware (UTC)")
         object.__setattr__(self, "ts", self.ts.astimezone(UTC))
@@ -379,3 +553,26 @@ class Fill:
     def notional(self) -> float:
         """Return ``quantity * price``."""
         return self.quantity * self.price
+
+
+(
+    _SET_UPDATE_ORDER_ID,
+    _SET_UPDATE_SYMBOL,
+    _SET_UPDATE_TS,
+    _SET_UPDATE_STATUS,
+    _SET_UPDATE_FILLED,
+    _SET_UPDATE_REMAINING,
+    _SET_UPDATE_AVERAGE,
+    _SET_UPDATE_REASON,
+) = (_slot_setter(OrderUpdate, item.name) for item in fields(OrderUpdate))
+_FILL_SETTERS = tuple(_slot_setter(Fill, item.name) for item in fields(Fill))
+(
+    _SET_FILL_ORDER_ID,
+    _SET_FILL_SYMBOL,
+    _SET_FILL_TS,
+    _SET_FILL_SIDE,
+    _SET_FILL_QUANTITY,
+    _SET_FILL_PRICE,
+    _SET_FILL_FEE,
+    _SET_FILL_SLIPPAGE,
+) = _FILL_SETTERS

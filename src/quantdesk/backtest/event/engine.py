@@ -71,10 +71,11 @@ from __future__ import annotations
 
 import calendar
 import heapq
+import itertools
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -82,7 +83,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from quantdesk.backtest.results import BacktestResult, build_result
-from quantdesk.backtest.strategy import Context, Strategy
+from quantdesk.backtest.strategy import Context, Strategy, _Args, _Feed, _History
 from quantdesk.core.errors import Issue, ValidationError
 from quantdesk.domain.instruments import normalize_symbol
 from quantdesk.domain.market_data import Bar, Interval
@@ -106,16 +107,32 @@ ProgressCallback = Callable[[int, int], None]
 
 _TS_COLUMNS = ("ts", "timestamp", "date", "datetime", "time")
 _FloatArray = npt.NDArray[np.float64]
+_IntArray = npt.NDArray[np.int64]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# Integers up to 2**53 convert to floats exactly; see _indicator_stamps.
+_EXACT_FLOAT_INT = 2**53
+# The unit pandas gives an index of Python datetimes (what the results are stamped in).
+_DATETIME_UNIT = pd.DatetimeIndex([_EPOCH]).unit
 
 
 @dataclass(slots=True)
 class _Loaded:
-    """One symbol's bars of one interval plus the optional per-bar columns (NaN = none)."""
+    """One symbol's bars of one interval plus the optional per-bar columns (NaN = none).
+
+    A frame also leaves ``prices`` (rows open, high, low, close, volume as the context's history
+    stores them: a close-only bar repeats its close, a missing volume is NaN), ``values`` (the
+    same as Python floats, shared with the bars) and ``micros`` (each bar's start in exact epoch
+    microseconds), so the engine need not read them back from the bars one at a time.
+    """
 
     bars: list[Bar]
     spread: _FloatArray | None = None
     split: _FloatArray | None = None
     dividend: _FloatArray | None = None
+    prices: _FloatArray | None = None
+    values: tuple[list[float], ...] | None = None
+    micros: _IntArray | None = None
 
 
 @dataclass(slots=True)
@@ -129,16 +146,28 @@ class _Action:
 
 @dataclass(slots=True)
 class _Stream:
-    """The bars of one symbol and interval as the merge sees them."""
+    """The bars of one symbol and interval as the merge sees them.
+
+    ``feed`` holds the bars as the context's history takes them, ``micros`` their start times in
+    exact epoch microseconds (a trading bar's is the stamp its engine time is recorded with);
+    ``spread``, ``volatility`` and ``adv`` are per-bar slippage inputs (``None`` entries:
+    unknown), ``actions`` the symbol's corporate actions (trading streams) with ``due`` the next
+    one to book, and ``history`` the context's history the bars go to (bound at the first bar).
+    """
 
     symbol: str
     interval: Interval
     trading: bool
     bars: list[Bar]
     clocks: list[datetime]
-    spread: _FloatArray | None = None
-    volatility: _FloatArray | None = None
-    adv: _FloatArray | None = None
+    feed: _Feed
+    micros: list[int]
+    spread: list[float | None] | None = None
+    volatility: list[float | None] | None = None
+    adv: list[float | None] | None = None
+    actions: list[_Action] = field(default_factory=list)
+    due: int = 0
+    history: _History | None = None
     rank: int = field(init=False)
     length: int = field(init=False)
 
@@ -150,20 +179,58 @@ class _Stream:
         if self.volatility is None and self.spread is None:
             return _NO_MARKET
         return MarketContext(
-            spread=_value(self.spread, i),
-            volatility=_value(self.volatility, i),
-            adv=_value(self.adv, i),
+            spread=None if self.spread is None else self.spread[i],
+            volatility=None if self.volatility is None else self.volatility[i],
+            adv=None if self.adv is None else self.adv[i],
         )
 
 
 _NO_MARKET = MarketContext()
 
 
-def _value(values: _FloatArray | None, i: int) -> float | None:
+def _optional(values: _FloatArray | None) -> list[float | None] | None:
+    """Return ``values`` as Python floats with NaN as ``None`` (no array when none)."""
     if values is None:
         return None
-    value = float(values[i])
-    return None if math.isnan(value) else value
+    return [None if math.isnan(value) else value for value in values.tolist()]
+
+
+def _exact_micros(stamps: pd.DatetimeIndex) -> _IntArray:
+    """Return the epoch microseconds of the datetimes ``stamps.to_pydatetime()`` gives (which
+    floors nanoseconds)."""
+    if stamps.unit == "ns":
+        return stamps.asi8 // 1000
+    return stamps.as_unit("us").asi8
+
+
+def _indicator_stamps(micros: Sequence[int] | _IntArray) -> list[int]:
+    """Return ``_micros(ts)`` for the datetimes with these exact epoch microseconds.
+
+    ``ts.timestamp()`` is the exact microseconds divided by 10**6 (correctly rounded), so
+    ``int(micros / 1e6 * 1e6)`` repeats :func:`_micros` bit for bit; numpy does the same
+    operations in float64 when every integer converts exactly (below 2**53, the years
+    1685 to 2255), Python otherwise.
+    """
+    values = np.asarray(micros, dtype=np.int64)
+    if values.size and int(np.abs(values).max()) < _EXACT_FLOAT_INT:
+        stamps: list[int] = (values / 1e6 * 1e6).astype(np.int64).tolist()
+        return stamps
+    return [int(value / 1_000_000 * 1_000_000) for value in values.tolist()]
+
+
+def _stream_data(loaded: _Loaded, times: list[datetime]) -> tuple[_Feed, list[int]]:
+    """Return the history feed and the exact start microseconds of ``loaded``'s bars, whose
+    start times are ``times``."""
+    if loaded.prices is None or loaded.values is None or loaded.micros is None:
+        micros = [(bar.ts - _EPOCH) // _MICROSECOND for bar in loaded.bars]
+        return _Feed.from_bars(loaded.bars), micros
+    exact: list[int] = loaded.micros.tolist()
+    stamps = _indicator_stamps(loaded.micros)
+    # usually the same numbers (whole seconds convert exactly): keep one list of them
+    feed = _Feed.from_arrays(
+        loaded.prices, loaded.values, exact if stamps == exact else stamps, times
+    )
+    return feed, exact
 
 
 def bars_from_frame(symbol: str, data: BarsInput, interval: Interval | str = "1d") -> list[Bar]:
@@ -209,13 +276,19 @@ def _load(symbol: str, data: BarsInput, interval: Interval | str) -> _Loaded:
     bars = loaded.bars
     if not bars:
         raise ValidationError("invalid bars", [Issue(location, "no bars were given")])
+    if loaded.micros is not None and bool((loaded.micros[1:] > loaded.micros[:-1]).all()):
+        return loaded  # strictly increasing times: in order, none repeated
     order = sorted(range(len(bars)), key=lambda i: bars[i].ts)
     if order != list(range(len(bars))):
         loaded.bars = bars = [bars[i] for i in order]
-        for name in ("spread", "split", "dividend"):
+        for name in ("spread", "split", "dividend", "micros"):
             column = getattr(loaded, name)
             if column is not None:
                 setattr(loaded, name, column[order])
+        if loaded.prices is not None:
+            loaded.prices = loaded.prices[:, order]
+        if loaded.values is not None:
+            loaded.values = tuple([row[i] for i in order] for row in loaded.values)
     for i in range(1, len(bars)):
         if bars[i].ts == bars[i - 1].ts:
             raise ValidationError(
@@ -267,24 +340,41 @@ def _frame_bars(symbol: str, frame: pd.DataFrame, interval: Interval, location: 
     close = column("close")
     assert close is not None
     opens, highs, lows, volumes = column("open"), column("high"), column("low"), column("volume")
-    has_ohl = opens is not None and highs is not None and lows is not None
+    # Whole columns become Python floats at once, shared by the bars and the history rows
+    # (a close-only bar's history repeats its close; a NaN volume is a missing one: None in
+    # the bar, NaN in the history).
+    closes: list[float] = close.tolist()
+    none: list[float | None] = [None] * len(closes)
+    if opens is not None and highs is not None and lows is not None:
+        prices = np.stack((opens, highs, lows, close, close))
+        columns = (opens.tolist(), highs.tolist(), lows.tolist(), closes)
+        bar_opens: Sequence[float | None] = columns[0]
+        bar_highs: Sequence[float | None] = columns[1]
+        bar_lows: Sequence[float | None] = columns[2]
+    else:
+        prices = np.stack((close, close, close, close, close))
+        columns = (closes, closes, closes, closes)
+        bar_opens = bar_highs = bar_lows = none
+    if volumes is None:
+        prices[4] = math.nan
+        history_volumes: list[float] = [math.nan] * len(closes)
+        bar_volumes: Sequence[float | None] = none
+    else:
+        # any NaN is stored as the one NaN the history writes for a missing volume
+        prices[4] = np.where(np.isnan(volumes), math.nan, volumes)
+        history_volumes = prices[4].tolist()
+        bar_volumes = [value if value == value else None for value in history_volumes]
     bars: list[Bar] = []
-    for i, ts in enumerate(stamps.to_pydatetime()):
-        try:
-            bars.append(
-                Bar(
-                    symbol,
-                    interval,
-                    ts,
-                    float(opens[i]) if has_ohl and opens is not None else None,
-                    float(highs[i]) if has_ohl and highs is not None else None,
-                    float(lows[i]) if has_ohl and lows is not None else None,
-                    float(close[i]),
-                    None if volumes is None or math.isnan(volumes[i]) else float(volumes[i]),
-                )
-            )
-        except (ValueError, ValidationError) as error:
-            raise ValidationError("invalid bars", [Issue(location, str(error), row=i)]) from None
+    rows = zip(
+        stamps.to_pydatetime(), bar_opens, bar_highs, bar_lows, closes, bar_volumes, strict=True
+    )
+    try:
+        for ts, open_, high, low, close_, volume in rows:
+            bars.append(Bar(symbol, interval, ts, open_, high, low, close_, volume))
+    except (ValueError, ValidationError) as error:
+        # the row that failed is the next one
+        issue = Issue(location, str(error), row=len(bars))
+        raise ValidationError("invalid bars", [issue]) from None
     spread, split, dividend = column("spread"), column("split"), column("dividend")
     _check_column(spread, location, "spread", "a quoted spread must be >= 0 (NaN: unknown)", 0.0)
     _check_column(split, location, "split", "a split ratio must be > 0 (1 or NaN: none)", None)
@@ -293,7 +383,8 @@ def _frame_bars(symbol: str, frame: pd.DataFrame, interval: Interval, location: 
         split = np.where(split == 1.0, np.nan, split)
     if dividend is not None:
         dividend = np.where(dividend == 0.0, np.nan, dividend)
-    return _Loaded(bars, spread, split, dividend)
+    values = (*columns, history_volumes)
+    return _Loaded(bars, spread, split, dividend, prices, values, _exact_micros(stamps))
 
 
 def _check_column(
@@ -383,8 +474,9 @@ def _trading_stream(
     """Return a trading stream; ``window=None`` when the slippage model needs no inputs."""
     bars = loaded.bars
     clocks = [bar.ts for bar in bars]
+    feed, micros = _stream_data(loaded, clocks)
     if window is None:
-        return _Stream(sym, interval, True, bars, clocks)
+        return _Stream(sym, interval, True, bars, clocks, feed, micros, actions=list(actions))
     closes = np.fromiter((b.close for b in bars), dtype=np.float64, count=len(bars))
     volumes = np.fromiter(
         (math.nan if b.volume is None else b.volume for b in bars), np.float64, len(bars)
@@ -403,7 +495,19 @@ def _trading_stream(
     returns[1:] = (closes[1:] * factor[1:]) / (closes[:-1] * factor[:-1]) - 1.0
     volatility = pd.Series(returns).rolling(window).std(ddof=1).shift(1).to_numpy()
     adv = pd.Series(volumes / factor).rolling(window).mean().shift(1).to_numpy() * factor
-    return _Stream(sym, interval, True, bars, clocks, loaded.spread, volatility, adv)
+    return _Stream(
+        sym,
+        interval,
+        True,
+        bars,
+        clocks,
+        feed,
+        micros,
+        _optional(loaded.spread),
+        _optional(volatility),
+        _optional(adv),
+        list(actions),
+    )
 
 
 def run_backtest(
@@ -508,63 +612,85 @@ def run_backtest(
                 streams.append(_trading_stream(sym, loaded, key, actions[sym], window))
             else:
                 clocks = [_bar_end(bar.ts, key) for bar in loaded.bars]
-                streams.append(_Stream(sym, key, False, loaded.bars, clocks))
+                feed, micros = _stream_data(loaded, [bar.ts for bar in loaded.bars])
+                streams.append(_Stream(sym, key, False, loaded.bars, clocks, feed, micros))
     broker = SimulatedBroker(config, execution)
     ctx = Context(broker, lengths)
+    symbols_sorted = tuple(sorted(inputs))
     fills: list[Fill] = []
-    stamps: list[datetime] = []
-    equity: list[float] = []
-    cash_values: list[float] = []
-    positions: list[dict[str, float]] = []
-    gross: list[float] = []
-    splits: list[tuple[datetime, str, float]] = []
+    recorder = _Recorder(broker, symbols_sorted, fills)
+    splits = recorder.splits
     total = sum(len(stream.bars) for stream in streams)
     step = max(1, total // 100)
-    due = dict.fromkeys(actions, 0)
 
     def collect() -> None:
         for report in ctx._take_reports():
             fills.extend(report.fills)
 
-    def close_time(ts: datetime, traded: bool) -> None:
-        strategy.on_timestamp(ctx)
-        collect()
-        if traded:
-            _record(broker, ts, stamps, equity, cash_values, positions, gross)
-
     strategy.on_start(ctx)
     collect()
+    # The base class's hook does nothing: skip calling it once per engine time.
+    hooked = getattr(strategy.on_timestamp, "__func__", None) is not Strategy.on_timestamp
     pending: datetime | None = None
     traded = False
-    for done, (clock, stream, i) in enumerate(_merged(streams), start=1):
-        if pending is not None and clock != pending:
-            close_time(pending, traded)
-            traded = False
-        pending = clock
-        bar = stream.bars[i]
+    stamp = 0
+    # A last event without a clock closes the last engine time (its other fields are never
+    # read, nor is the bar count it adds reported).
+    first = streams[0]
+    end = (None, first, 0, first.bars[0], first.feed.args[0])
+    events: Iterable[tuple[datetime | None, _Stream, int, Bar, _Args]]
+    events = itertools.chain(_merged(streams), (end,))
+    for done, (clock, stream, i, bar, args) in enumerate(events, start=1):
+        if clock != pending:
+            if pending is not None:
+                if hooked:
+                    strategy.on_timestamp(ctx)
+                    if ctx._reports:
+                        collect()
+                if traded:
+                    recorder.record(stamp)
+                    traded = False
+            if clock is None:
+                break
+            pending = clock
+        history = stream.history
+        if history is None:
+            history = stream.history = ctx._history_for(bar)
+            history.bind(stream.feed)
+            if stream.trading and not uses_market:
+                ctx._set_market(stream.symbol, _NO_MARKET)
         if stream.trading:
             traded = True
-            symbol_actions = actions[stream.symbol]
-            if due[stream.symbol] < len(symbol_actions):
-                due[stream.symbol] = _book_actions(
-                    broker, ctx, bar, symbol_actions, due[stream.symbol], splits
-                )
-            market = stream.market(i)
-            ctx._set_market(bar.symbol, market)
+            stamp = stream.micros[i]
+            if stream.due < len(stream.actions):
+                stream.due = _book_actions(broker, ctx, bar, stream.actions, stream.due, splits)
+            if uses_market:
+                market = stream.market(i)
+                ctx._set_market(stream.symbol, market)
+            else:
+                market = _NO_MARKET
             report = broker.process_bar(bar, market)
-            fills.extend(report.fills)
-            ctx._advance(bar, clock)
-            for fill in report.fills:
+            new = report.fills
+            if new:
+                fills.extend(new)
+            history.push(args)
+            ctx._bar = bar
+            ctx._clock = clock
+            ctx._trading_bar = True
+            for fill in new:
                 strategy.on_fill(ctx, fill)
-                collect()
+                if ctx._reports:
+                    collect()
         else:
-            ctx._advance(bar, clock, trading=False)
+            history.push(args)
+            ctx._bar = bar
+            ctx._clock = clock
+            ctx._trading_bar = False
         strategy.on_bar(ctx)
-        collect()
+        if ctx._reports:
+            collect()
         if progress is not None and done % step == 0 and done < total:
             progress(done, total)
-    if pending is not None:
-        close_time(pending, traded)
     if progress is not None:
         progress(total, total)
     strategy.on_stop(ctx)
@@ -572,12 +698,12 @@ def run_backtest(
     return build_result(
         strategy=strategy.label,
         initial_cash=config.initial_cash,
-        symbols=tuple(sorted(inputs)),
-        stamps=stamps,
-        equity=equity,
-        cash=cash_values,
-        positions=positions,
-        gross=gross,
+        symbols=symbols_sorted,
+        stamps=recorder.index(),
+        equity=recorder.equity,
+        cash=recorder.cash,
+        positions=recorder.positions(),
+        gross=recorder.gross,
         fills=fills,
         orders=list(ctx.orders),
         order_times=list(ctx._order_ts),
@@ -590,13 +716,72 @@ def run_backtest(
     )
 
 
-def _merged(streams: Sequence[_Stream]) -> Iterator[tuple[datetime, _Stream, int]]:
-    """Yield (clock, stream, bar index) in engine order (module docstring)."""
+class _Recorder:
+    """The account's equity, cash, gross exposure and positions after each engine time.
+
+    Positions are kept as changes only: quantities move with fills and splits alone, so they
+    are read again only after one of those (both lists are the engine's own).
+    """
+
+    def __init__(
+        self, broker: SimulatedBroker, symbols: tuple[str, ...], fills: list[Fill]
+    ) -> None:
+        self.account = broker.account
+        self.symbols = symbols
+        self.fills = fills
+        self.splits: list[tuple[datetime, str, float]] = []
+        self.stamps: list[int] = []
+        self.equity: list[float] = []
+        self.cash: list[float] = []
+        self.gross: list[float] = []
+        self.changes: list[tuple[int, dict[str, float]]] = []
+        self._current: dict[str, float] = {}
+        self._fills_seen = 0
+        self._splits_seen = 0
+
+    def record(self, stamp: int) -> None:
+        """Record the account at the engine time starting at ``stamp`` (epoch microseconds)."""
+        account = self.account
+        self.stamps.append(stamp)
+        self.equity.append(account.equity())
+        self.cash.append(account.cash)
+        self.gross.append(account.gross_exposure())
+        if len(self.fills) != self._fills_seen or len(self.splits) != self._splits_seen:
+            self._fills_seen, self._splits_seen = len(self.fills), len(self.splits)
+            quantities = account.quantities()
+            if quantities != self._current:
+                self._current = quantities
+                self.changes.append((len(self.stamps) - 1, quantities))
+
+    def index(self) -> pd.DatetimeIndex:
+        """Return the recorded times (UTC, the unit of an index of Python datetimes)."""
+        values = np.asarray(self.stamps, dtype=np.int64).view("datetime64[us]")
+        return pd.DatetimeIndex(values).as_unit(_DATETIME_UNIT).tz_localize(UTC)
+
+    def positions(self) -> _FloatArray:
+        """Return the quantities per recorded time (rows) and symbol (columns, 0 when flat)."""
+        matrix = np.zeros((len(self.stamps), len(self.symbols)))
+        column = {symbol: j for j, symbol in enumerate(self.symbols)}
+        for k, (start, quantities) in enumerate(self.changes):
+            end = self.changes[k + 1][0] if k + 1 < len(self.changes) else len(self.stamps)
+            for symbol, quantity in quantities.items():
+                j = column.get(symbol)
+                if j is not None:
+                    matrix[start:end, j] = quantity
+        return matrix
+
+
+def _merged(
+    streams: Sequence[_Stream],
+) -> Iterable[tuple[datetime, _Stream, int, Bar, _Args]]:
+    """Return (clock, stream, bar index, bar, indicator inputs) in engine order (module
+    docstring)."""
     if len(streams) == 1:
         stream = streams[0]
-        for i, clock in enumerate(stream.clocks):
-            yield clock, stream, i
-        return
+        count = len(stream.clocks)
+        return zip(
+            stream.clocks, itertools.repeat(stream), range(count), stream.bars, stream.feed.args
+        )
 
     def keyed(sid: int, stream: _Stream) -> Iterator[tuple[datetime, int, int, str, int, int]]:
         rank, length, symbol = stream.rank, stream.length, stream.symbol
@@ -604,8 +789,11 @@ def _merged(streams: Sequence[_Stream]) -> Iterator[tuple[datetime, _Stream, int
             yield clock, rank, length, symbol, sid, i
 
     # streams are listed by symbol, so equal keys keep the symbol order
-    for clock, _, _, _, sid, i in heapq.merge(*(keyed(s, x) for s, x in enumerate(streams))):
-        yield clock, streams[sid], i
+    merged = heapq.merge(*(keyed(s, x) for s, x in enumerate(streams)))
+    return (
+        (clock, streams[sid], i, streams[sid].bars[i], streams[sid].feed.args[i])
+        for clock, _, _, _, sid, i in merged
+    )
 
 
 def _book_actions(
@@ -648,20 +836,3 @@ def _book_actions(
 
 def _num(value: float) -> str:
     return f"{value:.10g}"
-
-
-def _record(
-    broker: SimulatedBroker,
-    ts: datetime,
-    stamps: list[datetime],
-    equity: list[float],
-    cash: list[float],
-    positions: list[dict[str, float]],
-    gross: list[float],
-) -> None:
-    account = broker.account
-    stamps.append(ts)
-    equity.append(account.equity())
-    cash.append(account.cash)
-    gross.append(account.gross_exposure())
-    positions.append({s: p.quantity for s, p in account.positions().items()})
