@@ -22,14 +22,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dt_time
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import polars as pl
 import structlog
 
 from quantdesk.auth.models import Principal
@@ -43,6 +41,7 @@ from quantdesk.backtest.strategies import StrategySpec, make_strategy, strategy_
 from quantdesk.core.clock import Clock
 from quantdesk.core.errors import Issue, NotFound, QuantdeskError, ValidationError
 from quantdesk.core.ids import new_id
+from quantdesk.data.frames import bars_to_pandas, utc_midnight
 from quantdesk.data.service import MarketDataService
 from quantdesk.domain.backtests import BacktestRun, RunStatus
 from quantdesk.domain.market_data import Interval
@@ -151,8 +150,8 @@ class BacktestService:
         """
         resolved = spec.resolved()
         make_strategy(resolved.strategy, resolved.params)  # the strategy's own checks
-        start = _day_start(resolved.start)
-        end = _day_start(resolved.end)
+        start = utc_midnight(resolved.start)
+        end = utc_midnight(resolved.end)
         bars: dict[str, pd.DataFrame] = {}
         synthetic: list[str] = []
         issues: list[Issue] = []
@@ -161,7 +160,7 @@ class BacktestService:
             if page.bars.is_empty():
                 issues.append(Issue("symbols", _empty_reason(symbol, resolved), symbol))
                 continue
-            bars[page.symbol] = _engine_frame(page.bars)
+            bars[page.symbol] = bars_to_pandas(page.bars)
             if page.synthetic:
                 synthetic.append(page.symbol)
         if issues:
@@ -183,7 +182,9 @@ class BacktestService:
 
     def _benchmark(self, spec: BacktestSpec) -> pd.Series:
         assert spec.benchmark is not None
-        closes = self._market.closes([spec.benchmark], _day_start(spec.start), _day_start(spec.end))
+        closes = self._market.closes(
+            [spec.benchmark], utc_midnight(spec.start), utc_midnight(spec.end)
+        )
         symbol = closes.columns[-1]
         frame = closes.drop_nulls(symbol)
         if frame.is_empty():
@@ -390,24 +391,9 @@ class BacktestService:
         return self._store.interrupt_unfinished(self._clock.now())
 
 
-def _day_start(day: date | None) -> datetime | None:
-    return None if day is None else datetime.combine(day, dt_time(), tzinfo=UTC)
-
-
 def _empty_reason(symbol: str, spec: BacktestSpec) -> str:
     window = f"between {spec.start or 'the first bar'} and {spec.end or 'the last bar'}"
     return f"{symbol} has no daily bars {window}; ingest data or widen the range"
-
-
-def _engine_frame(bars: pl.DataFrame) -> pd.DataFrame:
-    columns = ["open", "high", "low", "close", "volume"]
-    frame = bars.select(["ts", *columns]).to_pandas().set_index("ts")
-    frame.index = pd.DatetimeIndex(frame.index).tz_convert(UTC)
-    if frame[["open", "high", "low"]].isna().all(axis=None):
-        frame = frame.drop(columns=["open", "high", "low"])  # close-only series
-    if frame["volume"].isna().all():
-        frame = frame.drop(columns=["volume"])
-    return frame
 
 
 def _digest(bars: dict[str, pd.DataFrame], benchmark: pd.Series | None) -> str:

@@ -7,8 +7,9 @@ intraday load stays a handful of vectorised operations.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
+import pandas as pd
 import polars as pl
 
 from quantdesk.domain import Bar, Interval
@@ -106,3 +107,24 @@ def frame_to_bars(frame: pl.DataFrame) -> list[Bar]:
 
 def _aware(ts: datetime) -> datetime:
     return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+def utc_midnight(day: date | None) -> datetime | None:
+    """Return the start of ``day`` in UTC (``None`` stays ``None``), for ``[start, end)`` reads."""
+    return None if day is None else datetime.combine(day, time(), tzinfo=UTC)
+
+
+def bars_to_pandas(bars: pl.DataFrame) -> pd.DataFrame:
+    """Return stored bars as a pandas OHLCV frame indexed by UTC ``ts``.
+
+    Columns that are null on every row are left out rather than invented: ``open``/``high``/
+    ``low`` of a close-only series and ``volume`` of a series without volume.
+    """
+    columns = ["open", "high", "low", "close", "volume"]
+    frame = bars.select(["ts", *columns]).to_pandas().set_index("ts")
+    frame.index = pd.DatetimeIndex(frame.index).tz_convert(UTC)
+    if frame[["open", "high", "low"]].isna().all(axis=None):
+        frame = frame.drop(columns=["open", "high", "low"])
+    if frame["volume"].isna().all():
+        frame = frame.drop(columns=["volume"])
+    return frame

@@ -28,7 +28,7 @@ import platform
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from functools import partial
 from importlib import metadata
 from pathlib import Path
@@ -40,6 +40,7 @@ import polars as pl
 
 from quantdesk.core.clock import Clock
 from quantdesk.core.errors import Conflict, Issue, NotFound, ValidationError
+from quantdesk.data.frames import bars_to_pandas, utc_midnight
 from quantdesk.data.service import MarketDataService
 from quantdesk.domain.instruments import normalize_symbol
 from quantdesk.domain.market_data import Interval
@@ -174,10 +175,6 @@ def _code_version() -> str:
     return f"{package}+{commit}" if commit else package
 
 
-def _day_start(day: date | None) -> datetime | None:
-    return None if day is None else datetime.combine(day, time(), tzinfo=UTC)
-
-
 class MLService:
     """Forecasting models over the bars of :class:`MarketDataService`, tracked in a registry.
 
@@ -273,17 +270,13 @@ class MLService:
         return name, model
 
     def _bars(self, symbol: str, start: date | None, end: date | None) -> tuple[str, pd.DataFrame]:
-        page = self._market.history(symbol, Interval.D1, _day_start(start), _day_start(end))
+        page = self._market.history(symbol, Interval.D1, utc_midnight(start), utc_midnight(end))
         if page.bars.is_empty():
             raise ValidationError(
                 "no bars in the requested range",
                 [Issue("symbol", f"{page.symbol} has no daily bars in that range", "symbol")],
             )
-        frame = page.bars.select(["ts", "open", "high", "low", "close", "volume"]).to_pandas()
-        frame = frame.set_index("ts")
-        if frame[["open", "high", "low"]].isna().all(axis=None):
-            frame = frame.drop(columns=["open", "high", "low"])
-        return page.symbol, read_bars(frame)
+        return page.symbol, read_bars(bars_to_pandas(page.bars))
 
     @staticmethod
     def _labels(task: TaskName, close: pd.Series, horizon: int, dead_zone: float) -> pd.Series:
